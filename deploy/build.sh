@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs dependencies (idempotent) and builds everything into ${FC_BUILD_DIR:-build}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/install-deps.sh
+BUILD_DIR=${FC_BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${FC_BUILD_TYPE:-RelWithDebInfo} ${FC_CMAKE_ARGS:-} >/dev/null
+# Two cores and LibTorch translation units of ~1.5 GiB each: -j2 is the sweet spot here.
+ninja -C "$BUILD_DIR" -j "${FC_JOBS:-$(nproc)}" ${FC_TARGETS:-}
