@@ -88,7 +88,10 @@ struct NodesRead {
   std::vector<float> node_scores;  // empty unless some [EAP-new] node has a score
 };
 
-StatusOr<NodesRead> ReadNodes(const json& root, const GraphLayout& g, const std::string& src) {
+// require_all: the full form lists every node; FC's merge_circuit drops untouched nodes from
+// collapsed files, so there a missing node just means "not in graph".
+StatusOr<NodesRead> ReadNodes(const json& root, const GraphLayout& g, const std::string& src,
+                              bool require_all) {
   auto it = root.find("nodes");
   if (it == root.end()) return InvalidArgumentError("{}: nodes: missing required object", src);
   if (!it->is_object())
@@ -137,7 +140,7 @@ StatusOr<NodesRead> ReadNodes(const json& root, const GraphLayout& g, const std:
       any_score = true;
     }
   }
-  for (int n = 0; n < g.n_nodes(); ++n)
+  for (int n = 0; n < g.n_nodes() && require_all; ++n)
     if (!seen[n])
       return InvalidArgumentError(
           "{}: nodes: missing node '{}' (cfg n_layers={} n_heads={} has {} nodes, file lists {})",
@@ -287,14 +290,14 @@ StatusOr<CircuitFile> ParseCircuitJson(std::string_view text, const std::string&
         source, cfg.n_layers, cfg.n_heads, cfg.parallel_attn_mlp, expect->n_layers,
         expect->n_heads, expect->parallel_attn_mlp);
   GraphLayout g(cfg);
-  FC_ASSIGN_OR_RETURN(NodesRead nodes, ReadNodes(root, g, source));
   auto eit = root.find("edges");
   if (eit == root.end()) return InvalidArgumentError("{}: edges: missing required object", source);
   if (!eit->is_object())
     return InvalidArgumentError("{}: edges: expected an object, got {}", source, TypeName(*eit));
   CircuitFile out;
-  out.dialect = nodes.dialect;
   out.is_collapsed = !IsFullForm(*eit);
+  FC_ASSIGN_OR_RETURN(NodesRead nodes, ReadNodes(root, g, source, !out.is_collapsed));
+  out.dialect = nodes.dialect;
   if (out.is_collapsed) {
     out.collapsed = MakeEmptyCollapsed(cfg);
     out.collapsed.node_in = std::move(nodes.node_in);

@@ -5,9 +5,11 @@
 //   [EAP-new]  same, but "nodes": {name: {"in_graph": bool, "score"?: float|null}} and cfg adds
 //              "d_model" (neuron fields, if any, are accepted and ignored).
 // Forms:
-//   full       every edge of the q/k/v-split graph is listed (score null -> 0, as FC's apply_topn)
-//   collapsed  FC collapse_qkv.py output: every node, only in-graph edges, head destinations
-//              without the <q|k|v> suffix (in_graph=false entries, if any, are dropped).
+//   full       every node and every edge of the q/k/v-split graph is listed (score null -> 0,
+//              as FC's apply_topn)
+//   collapsed  FC collapse_qkv.py output: nodes, only in-graph edges, head destinations
+//              without the <q|k|v> suffix (in_graph=false entries, if any, are dropped). A node
+//              missing here is "not in graph": FC's merge_circuit deletes untouched nodes.
 // The dialect is detected from the node values, the form from the edge names (any "<q|k|v>"
 // destination = full). Every error names the source (file), the JSON path and the problem, e.g.
 //   circuit.json: edges["a0.h1->a30.h1<q>"]: unknown destination 'a30.h1<q>' (L=24, H=16)

@@ -177,7 +177,8 @@ TEST(JsonFormat, BadFilesGiveErrorsNamingFilePathAndProblem) {
        {"cfg.parallel_attn_mlp"}},
       {"unknown node", Tiny(cfg, R"({"input": true, "a0.h0": false, "a1.h0": true, "m0": true, "logits": true})", edge),
        {"nodes[\"a1.h0\"]", "unknown node"}},
-      {"missing node", Tiny(cfg, R"({"input": true, "m0": true, "logits": true})", edge),
+      {"missing node in full form", Tiny(cfg, R"({"input": true, "m0": true, "logits": true})",
+                                         R"({"input->a0.h0<q>": {"score": 1.0, "in_graph": false}})"),
        {"missing node 'a0.h0'"}},
       {"mixed dialects", Tiny(cfg, R"({"a0.h0": false, "input": {"in_graph": true}, "m0": true, "logits": true})", edge),
        {"nodes[\"input\"]", "boolean"}},
@@ -203,6 +204,22 @@ TEST(JsonFormat, BadFilesGiveErrorsNamingFilePathAndProblem) {
       EXPECT_NE(r.status().message().find(m), std::string::npos)
           << bc.what << ": '" << m << "' not in: " << r.status().message();
   }
+}
+
+TEST(JsonFormat, CollapsedFileMayOmitNodesLikeFcMergeOutput) {
+  const char* text = R"({"cfg": {"n_layers": 1, "n_heads": 2, "parallel_attn_mlp": true},
+    "nodes": {"input": true, "a0.h1": true, "logits": true},
+    "edges": {"input->a0.h1": {"score": 2.0, "in_graph": true},
+              "a0.h1->logits": {"score": -1.0, "in_graph": true},
+              "input->logits": {"score": 9.0, "in_graph": false}}})";
+  auto f = ParseCircuitJson(text, "union.json");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE(f->is_collapsed);
+  GraphLayout g(f->cfg());
+  EXPECT_EQ(testing::InNodes(g, f->collapsed.node_in), (std::set<std::string>{"input", "a0.h1", "logits"}));
+  EXPECT_EQ(testing::CollapsedEdges(g, f->collapsed),
+            (std::set<std::string>{"input->a0.h1", "a0.h1->logits"}));  // in_graph=false dropped
+  EXPECT_EQ(f->collapsed.score(g.ForwardHead(0, 1), g.CollapsedLogits()), -1.0);
 }
 
 TEST(JsonFormat, ExpectedConfigMismatchAndMissingFileAreErrors) {
