@@ -1,0 +1,17 @@
+# Writes OUT: a C++ source with every migration file (NNNN_name.sql) as a raw string, so the
+# binary carries its schema. Invoked at build time by coordinator/CMakeLists.txt.
+string(REPLACE "|" ";" files "${FILES}")
+set(body "// Generated from coordinator/store/migrations/*.sql. Do not edit.\n")
+string(APPEND body "#include \"coordinator/store/migrations.h\"\n\nnamespace fc::coord::store {\n")
+string(APPEND body "const std::vector<Migration>& EmbeddedMigrations() {\n")
+string(APPEND body "  static const std::vector<Migration> kAll = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" num ${name})
+  math(EXPR version "${num} + 0")
+  file(READ ${f} sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"fcsql(${sql})fcsql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kAll;\n}\n}  // namespace fc::coord::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
