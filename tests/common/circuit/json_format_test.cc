@@ -192,6 +192,14 @@ TEST(JsonFormat, BadFilesGiveErrorsNamingFilePathAndProblem) {
        {"edges[\"m0->logits\"].in_graph", "missing"}},
       {"full form missing edges", Tiny(cfg, nodes, R"({"input->a0.h0<q>": {"score": 1.0, "in_graph": false}})"),
        {"missing edge 'input->a0.h0<k>'", "7"}},
+      {"duplicate edge key", Tiny(cfg, nodes, R"({"m0->logits": {"score": 1.0, "in_graph": true}, "m0->logits": {"score": 2.0, "in_graph": true}})"),
+       {"edges[\"m0->logits\"]", "duplicate"}},
+      {"edge value not an object", Tiny(cfg, nodes, R"({"m0->logits": [1.0, true]})"),
+       {"edges[\"m0->logits\"]", "expected an object, got array"}},
+      {"edges not an object", Tiny(cfg, nodes, "[]"), {"edges:", "array"}},
+      {"root not an object", "[1, 2]", {"top level", "array"}},
+      {"in_graph wrong type", Tiny(cfg, nodes, R"({"m0->logits": {"score": 1.0, "in_graph": 1}})"),
+       {"edges[\"m0->logits\"].in_graph", "boolean", "number 1"}},
       {"q/k/v suffix on mlp", Tiny(cfg, nodes, R"({"input->m0<q>": {"score": 1.0, "in_graph": false}})"),
        {"edges[\"input->m0<q>\"]"}},
   };
@@ -220,6 +228,30 @@ TEST(JsonFormat, CollapsedFileMayOmitNodesLikeFcMergeOutput) {
   EXPECT_EQ(testing::CollapsedEdges(g, f->collapsed),
             (std::set<std::string>{"input->a0.h1", "a0.h1->logits"}));  // in_graph=false dropped
   EXPECT_EQ(f->collapsed.score(g.ForwardHead(0, 1), g.CollapsedLogits()), -1.0);
+}
+
+TEST(JsonFormat, NewDialectNeuronFieldsAndUnknownKeysAreIgnored) {
+  const char* text = R"({"cfg": {"n_layers": 1, "n_heads": 1, "parallel_attn_mlp": false,
+                                 "d_model": 8, "extra": {"nested": [1, 2, {"x": null}]}},
+    "note": ["anything", {"goes": true}],
+    "nodes": {"input": {"in_graph": true, "neurons": [true, false], "neurons_scores": [[1.0]]},
+              "a0.h0": {"in_graph": false, "score": null},
+              "m0": {"in_graph": true, "score": -0.5},
+              "logits": {"in_graph": true}},
+    "edges": {"input->m0": {"score": 1.5, "in_graph": true, "meta": {"k": [1]}},
+              "m0->logits": {"score": -1.0, "in_graph": true}}})";
+  auto f = ParseCircuitJson(text, "new.json");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->dialect, JsonDialect::kEapNew);
+  EXPECT_TRUE(f->is_collapsed);
+  EXPECT_EQ(f->cfg().d_model, 8);
+  GraphLayout g(f->cfg());
+  EXPECT_EQ(f->collapsed.CountEdges(), 2);
+  EXPECT_EQ(f->collapsed.score(0, g.CollapsedMlp(0)), 1.5);
+  ASSERT_EQ(f->collapsed.node_scores.size(), 4u);
+  EXPECT_EQ(f->collapsed.node_scores[g.ForwardMlp(0)], -0.5f);
+  EXPECT_EQ(testing::InNodes(g, f->collapsed.node_in),
+            (std::set<std::string>{"input", "m0", "logits"}));
 }
 
 TEST(JsonFormat, ExpectedConfigMismatchAndMissingFileAreErrors) {
