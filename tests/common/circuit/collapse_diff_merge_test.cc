@@ -7,6 +7,7 @@
 #include "common/circuit/dot_format.h"
 #include "common/circuit/merge.h"
 #include "common/circuit/robustness.h"
+#include "common/circuit/tracking.h"
 #include "tests/common/circuit/test_util.h"
 
 namespace fc::circuit {
@@ -272,6 +273,57 @@ TEST(Dot, DrawsInGraphNodesByLayerWithSignColorsAndScaledWidths) {
   SetScore(g, &full, "input->a1.h0<k>", 1.0f);
   SetIn(g, &full, "input->a1.h0<k>");
   EXPECT_NE(CircuitToDot(full).find("label=\"k\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fc::circuit
+
+namespace fc::circuit {
+namespace {
+
+TEST(Tracking, RowsPerCheckpointWithChangesVsPreviousAndBase) {
+  GraphLayout g(GraphConfig{1, 2, true});
+  std::vector<std::pair<int64_t, CollapsedCircuit>> steps;
+  CollapsedCircuit c0 = MakeEmptyCollapsed(g.config());
+  testing::SetCollapsed(g, &c0, "input->a0.h0", 1);
+  testing::SetCollapsed(g, &c0, "a0.h0->logits", 1);
+  SetCollapsedNodesFromEdges(g, true, &c0);
+  CollapsedCircuit c25 = c0;
+  testing::SetCollapsed(g, &c25, "input->logits", 1);  // +1 edge
+  CollapsedCircuit c50 = MakeEmptyCollapsed(g.config());
+  testing::SetCollapsed(g, &c50, "input->a0.h1", 1);
+  testing::SetCollapsed(g, &c50, "a0.h1->logits", 1);
+  SetCollapsedNodesFromEdges(g, true, &c50);
+  steps.emplace_back(0, c0);
+  steps.emplace_back(25, c25);
+  steps.emplace_back(50, c50);
+  auto t = TrackCircuits(steps);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->size(), 3u);
+  EXPECT_EQ((*t)[0].edges, 2);
+  EXPECT_EQ((*t)[0].edges_added, 0);
+  EXPECT_EQ((*t)[1].edges_added, 1);
+  EXPECT_EQ((*t)[1].edges_removed, 0);
+  EXPECT_DOUBLE_EQ((*t)[1].edge_jaccard_prev, 2.0 / 3.0);
+  // 25 -> 50: a0.h0 swapped for a0.h1; all 3 old edges out, 2 new in.
+  EXPECT_EQ((*t)[2].edges_added, 2);
+  EXPECT_EQ((*t)[2].edges_removed, 3);
+  EXPECT_EQ((*t)[2].ft_edge_original, 2);
+  EXPECT_EQ((*t)[2].nodes_added, 1);
+  EXPECT_EQ((*t)[2].nodes_removed, 1);
+  EXPECT_EQ((*t)[2].node_induced_edge_changes, 4);  // input->logits joins unchanged nodes
+  EXPECT_DOUBLE_EQ((*t)[2].edge_jaccard_base, 0.0);
+  EXPECT_DOUBLE_EQ((*t)[2].node_jaccard_base, 2.0 / 4.0);
+  std::swap(steps[1].first, steps[2].first);
+  EXPECT_FALSE(TrackCircuits(steps).ok());
+}
+
+TEST(Tracking, CheckpointStepFromFileNames) {
+  EXPECT_EQ(CheckpointStep("graph_simplemath_1.4b_lora_checkpoint_250.json"), 250);
+  EXPECT_EQ(CheckpointStep("run/checkpoint-500"), 500);
+  EXPECT_EQ(CheckpointStep("checkpoint_0.json"), 0);
+  EXPECT_EQ(CheckpointStep("graph_epoch4.json"), std::nullopt);
+  EXPECT_EQ(CheckpointStep("checkpoint_.json"), std::nullopt);
 }
 
 }  // namespace
