@@ -34,7 +34,9 @@ TEST(GraphCounts, ClosedFormsMatchTheSpecTable) {
     EXPECT_EQ(g.n_nodes(), r.nodes) << r.model;
     EXPECT_EQ(g.n_edges(), r.edges) << r.model;
     EXPECT_EQ(static_cast<int64_t>(0.05 * static_cast<double>(g.n_edges())), r.top5) << r.model;
-    if (r.collapsed >= 0) EXPECT_EQ(g.n_collapsed_edges(), r.collapsed) << r.model;
+    if (r.collapsed >= 0) {
+      EXPECT_EQ(g.n_collapsed_edges(), r.collapsed) << r.model;
+    }
   }
 }
 

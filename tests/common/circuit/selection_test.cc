@@ -169,7 +169,9 @@ TEST(Prune, IsIdempotent) {
   EXPECT_EQ(again.edge_in, c.edge_in);
   // Every in-graph edge has both endpoints in.
   for (auto [f, b] : g.EdgeOrder())
-    if (c.edge(f, b)) EXPECT_TRUE(c.node_in[f] && c.node_in[g.DstNode(b)]);
+    if (c.edge(f, b)) {
+      EXPECT_TRUE(c.node_in[f] && c.node_in[g.DstNode(b)]);
+    }
 }
 
 TEST(SelectionSpec, ParsesAndPrintsEveryKind) {
@@ -195,7 +197,9 @@ TEST(SelectionSpec, ParsesAndPrintsEveryKind) {
   for (const char* bad : {"top", "top:x", "top:5.5", "best:3", "greedy:3%", "top:5%,wat", "top:150%"}) {
     auto r = Selection::Parse(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
+    }
   }
 }
 
