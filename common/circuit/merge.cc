@@ -24,37 +24,59 @@ StatusOr<MergeScore> ParseMergeScore(std::string_view s) {
 
 StatusOr<CollapsedCircuit> MergeCollapsed(const CollapsedCircuit& a, const CollapsedCircuit& b,
                                           const MergeOptions& opt) {
-  if (a.cfg != b.cfg)
-    return InvalidArgumentError(
-        "merge: circuits differ in shape: n_layers={} n_heads={} vs n_layers={} n_heads={}",
-        a.cfg.n_layers, a.cfg.n_heads, b.cfg.n_layers, b.cfg.n_heads);
-  FC_RETURN_IF_ERROR(ValidateGraphConfig(a.cfg));
-  GraphLayout g(a.cfg);
-  CollapsedCircuit out = MakeEmptyCollapsed(a.cfg);
-  out.cfg.d_model = a.cfg.d_model ? a.cfg.d_model : b.cfg.d_model;
+  return MergeCollapsed(std::vector<const CollapsedCircuit*>{&a, &b}, opt);
+}
+
+StatusOr<CollapsedCircuit> MergeCollapsed(const std::vector<const CollapsedCircuit*>& cs,
+                                          const MergeOptions& opt) {
+  if (cs.empty()) return InvalidArgumentError("merge: no circuits given");
+  const GraphConfig& cfg = cs[0]->cfg;
+  FC_RETURN_IF_ERROR(ValidateGraphConfig(cfg));
+  for (size_t k = 1; k < cs.size(); ++k)
+    if (cs[k]->cfg != cfg)
+      return InvalidArgumentError(
+          "merge: circuit {} has n_layers={} n_heads={} parallel={}, circuit 0 n_layers={} "
+          "n_heads={} parallel={}",
+          k, cs[k]->cfg.n_layers, cs[k]->cfg.n_heads, cs[k]->cfg.parallel_attn_mlp, cfg.n_layers,
+          cfg.n_heads, cfg.parallel_attn_mlp);
+  GraphLayout g(cfg);
+  CollapsedCircuit out = MakeEmptyCollapsed(cfg);
+  for (const CollapsedCircuit* c : cs) {
+    if (c->edge_in.size() != out.edge_in.size() || c->node_in.size() != out.node_in.size())
+      return InvalidArgumentError("merge: circuit arrays do not match their cfg");
+    if (out.cfg.d_model == 0) out.cfg.d_model = c->cfg.d_model;
+  }
   const bool uni = opt.mode == MergeMode::kUnion;
-  for (int n = 0; n < g.n_nodes(); ++n)
-    out.node_in[n] = uni ? (a.node_in[n] || b.node_in[n]) : (a.node_in[n] && b.node_in[n]);
+  for (int n = 0; n < g.n_nodes(); ++n) {
+    int count = 0;
+    for (const CollapsedCircuit* c : cs) count += c->node_in[n] != 0;
+    out.node_in[n] = uni ? count > 0 : count == static_cast<int>(cs.size());
+  }
 
   struct Kept {
     int f, c;
   };
   std::vector<Kept> kept;
-  for (size_t i = 0; i < a.edge_in.size(); ++i) {
-    const bool in_a = a.edge_in[i], in_b = b.edge_in[i];
-    double s;
-    if (in_a && in_b) {
+  for (size_t i = 0; i < out.edge_in.size(); ++i) {
+    int count = 0;
+    double sum = 0.0, mx = 0.0, mn = 0.0;
+    for (const CollapsedCircuit* c : cs) {
+      if (!c->edge_in[i]) continue;
+      const double s = c->scores[i];
+      sum = count == 0 ? s : sum + s;
+      mx = count == 0 ? s : std::max(mx, s);
+      mn = count == 0 ? s : std::min(mn, s);
+      ++count;
+    }
+    if (count == 0 || (!uni && count != static_cast<int>(cs.size()))) continue;
+    double s = sum;  // a single circuit's edge keeps its score
+    if (count > 1) {
       switch (opt.score) {
-        case MergeScore::kAvg: s = 0.5 * (a.scores[i] + b.scores[i]); break;
-        case MergeScore::kMax: s = std::max(a.scores[i], b.scores[i]); break;
-        default: s = std::min(a.scores[i], b.scores[i]); break;
+        // 0.5 * (a + b) for two circuits, like the original (division by 2 is exact).
+        case MergeScore::kAvg: s = sum / count; break;
+        case MergeScore::kMax: s = mx; break;
+        default: s = mn; break;
       }
-    } else if (uni && in_a) {
-      s = a.scores[i];
-    } else if (uni && in_b) {
-      s = b.scores[i];
-    } else {
-      continue;
     }
     out.edge_in[i] = 1;
     out.scores[i] = s;

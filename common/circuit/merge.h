@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "common/circuit/collapsed.h"
 #include "common/status.h"
@@ -31,6 +32,12 @@ StatusOr<MergeMode> ParseMergeMode(std::string_view s);    // "union" | "interse
 StatusOr<MergeScore> ParseMergeScore(std::string_view s);  // "avg" | "max" | "min"
 
 StatusOr<CollapsedCircuit> MergeCollapsed(const CollapsedCircuit& a, const CollapsedCircuit& b,
+                                          const MergeOptions& opt = {});
+
+// N-way form (the DAG's `merge` kind takes a list): union = in any, intersection = in all;
+// an edge in several circuits gets the mean (avg) / max / min of the scores it has. For two
+// circuits this is exactly the pairwise rule above. Needs >= 1 circuit.
+StatusOr<CollapsedCircuit> MergeCollapsed(const std::vector<const CollapsedCircuit*>& circuits,
                                           const MergeOptions& opt = {});
 
 }  // namespace fc::circuit

@@ -328,3 +328,32 @@ TEST(Tracking, CheckpointStepFromFileNames) {
 
 }  // namespace
 }  // namespace fc::circuit
+
+namespace fc::circuit {
+namespace {
+
+TEST(Merge, NWayAveragesOverTheCircuitsHoldingAnEdge) {
+  GraphLayout g(GraphConfig{1, 2, true});
+  std::vector<CollapsedCircuit> cs(3, MakeEmptyCollapsed(g.config()));
+  testing::SetCollapsed(g, &cs[0], "input->a0.h0", 1.0);
+  testing::SetCollapsed(g, &cs[1], "input->a0.h0", 2.0);
+  testing::SetCollapsed(g, &cs[2], "input->a0.h0", 6.0);
+  testing::SetCollapsed(g, &cs[0], "a0.h0->logits", -1.0);
+  testing::SetCollapsed(g, &cs[2], "a0.h0->logits", -4.0);
+  testing::SetCollapsed(g, &cs[1], "m0->logits", 0.5);
+  for (auto& c : cs) SetCollapsedNodesFromEdges(g, false, &c);
+  auto m = MergeCollapsed({&cs[0], &cs[1], &cs[2]});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->score(0, g.CollapsedHead(0, 0)), 3.0);                     // (1 + 2 + 6) / 3
+  EXPECT_EQ(m->score(g.ForwardHead(0, 0), g.CollapsedLogits()), -2.5);    // in 2 of 3
+  EXPECT_EQ(m->score(g.ForwardMlp(0), g.CollapsedLogits()), 0.5);
+  MergeOptions inter;
+  inter.mode = MergeMode::kIntersection;
+  m = MergeCollapsed({&cs[0], &cs[1], &cs[2]}, inter);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->CountEdges(), 1);
+  EXPECT_FALSE(MergeCollapsed(std::vector<const CollapsedCircuit*>{}).ok());
+}
+
+}  // namespace
+}  // namespace fc::circuit
