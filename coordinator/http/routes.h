@@ -1,0 +1,54 @@
+// The read-only HTTP/JSON API for dashboards, as a pure request -> response function:
+//   GET /healthz                       "ok" (200) or the store failure (503)
+//   GET /metrics                       Prometheus text
+//   GET /api/v1/experiments            ?name_prefix=&state=EXP_RUNNING&page_size=&page_token=
+//   GET /api/v1/experiments/{id}       experiment, job counts and its jobs
+//   GET /api/v1/jobs                   ?experiment=&state=READY&kind=&worker=&page_size=&page_token=
+//   GET /api/v1/jobs/{id...}           one job (ids contain '/')
+//   GET /api/v1/workers                ?include_dead=1
+// Runs on the HTTP thread with that thread's own read-only connection; workers come from the
+// scheduler through `workers` (which hops to the io thread).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "coordinator/metrics/registry.h"
+#include "coordinator/scheduler/scheduler.h"
+#include "coordinator/store/db.h"
+
+namespace fc::coord::http {
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+class Routes {
+ public:
+  using WorkersFn = std::function<StatusOr<std::vector<WorkerView>>(bool include_dead)>;
+  using HealthFn = std::function<Status()>;
+  Routes(store::Connection* conn, WorkersFn workers, HealthFn health, metrics::Registry* metrics)
+      : conn_(conn), workers_(std::move(workers)), health_(std::move(health)), metrics_(metrics) {}
+
+  Response Handle(const std::string& method, const std::string& target);
+
+ private:
+  Response Experiments(const std::map<std::string, std::string>& q);
+  Response Experiment(const std::string& id);
+  Response Jobs(const std::map<std::string, std::string>& q);
+  Response Job(const std::string& id);
+  Response Workers(const std::map<std::string, std::string>& q);
+
+  store::Connection* conn_;
+  WorkersFn workers_;
+  HealthFn health_;
+  metrics::Registry* metrics_;
+};
+
+// "a%2Fb+c" -> "a/b c"
+std::string UrlDecode(const std::string& s);
+
+}  // namespace fc::coord::http
