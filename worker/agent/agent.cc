@@ -106,6 +106,7 @@ class Agent::Impl {
     std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
     bool cancel_requested = false;  // the coordinator asked: report as cancelled
     bool abandoned = false;         // lease lost or handed back: report nothing more
+    bool finishing = false;         // executor returned; its final report is being delivered
     bool done = false;              // thread finished; join and erase
     std::thread thread;
   };
@@ -145,6 +146,7 @@ class Agent::Impl {
   bool drain_requested_ = false;
   Clock::time_point drain_deadline_;
   bool stopping_heartbeats_ = false;
+  bool give_up_reports_ = false;  // drain grace is over: stop retrying undelivered reports
   std::map<std::string, std::unique_ptr<RunningJob>> jobs_;
 };
 
@@ -237,12 +239,18 @@ void Agent::Impl::MarkDisconnected(const Status& why) {
 }
 
 void Agent::Impl::HeartbeatLoop() {
+  Clock::time_point last = Clock::now();
   while (true) {
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, std::chrono::milliseconds(heartbeat_interval_ms_),
-                   [this] { return stopping_heartbeats_; });
+      // Re-read the interval on every wake-up: registration changes it.
+      while (!stopping_heartbeats_) {
+        Clock::time_point next = last + std::chrono::milliseconds(heartbeat_interval_ms_);
+        if (Clock::now() >= next) break;
+        cv_.wait_until(l, next);
+      }
       if (stopping_heartbeats_) return;
+      last = Clock::now();
       if (!registered_) continue;
     }
     HeartbeatOnce();
@@ -383,7 +391,7 @@ void Agent::Impl::DeliverFinal(RunningJob* job, const char* what, SendFn send) {
   while (true) {
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (job->abandoned) return;
+      if (job->abandoned || give_up_reports_) return;
     }
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineIn(cfg_.rpc_timeout_ms));
@@ -403,7 +411,7 @@ void Agent::Impl::DeliverFinal(RunningJob* job, const char* what, SendFn send) {
     spdlog::warn("report {} {} failed ({}); retrying in {} ms", what, FenceStr(job->fence),
                  s.ToString(), d);
     std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_for(l, std::chrono::milliseconds(d), [job] { return job->abandoned; });
+    cv_.wait_for(l, std::chrono::milliseconds(d), [this, job] { return job->abandoned || give_up_reports_; });
   }
 }
 
@@ -478,6 +486,7 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
   {
     std::lock_guard<std::mutex> l(mu_);
     cancel_requested = job->cancel_requested;
+    job->finishing = true;  // from here on a drain waits for the report instead of releasing
   }
   if (run.ok()) {
     spdlog::info("finished {} ok", FenceStr(fence));
@@ -527,8 +536,9 @@ void Agent::Impl::DrainAndRelease() {
     spdlog::info("draining: {} job(s) running, grace {} ms", ActiveJobs(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(drain_deadline_ - Clock::now()).count());
     cv_.wait_until(l, drain_deadline_, [this] { return ActiveJobs() == 0; });
+    give_up_reports_ = true;
     for (auto& [id, job] : jobs_) {
-      if (job->done || job->abandoned) continue;
+      if (job->done || job->abandoned || job->finishing) continue;
       to_release.push_back(job->fence);
       job->abandoned = true;
       job->cancel->Cancel();
