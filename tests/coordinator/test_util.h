@@ -13,8 +13,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 namespace fc::coord::testing {
+
+// Tests log warnings and errors only (INFO is one line per transition).
+inline const bool kQuietLogs = [] {
+  spdlog::set_level(spdlog::level::warn);
+  return true;
+}();
 
 class TempDir {
  public:
