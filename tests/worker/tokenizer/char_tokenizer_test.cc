@@ -1,6 +1,7 @@
 // The char tokenizer of our tiny models: characters, whole-number tokens, unk, BOS/EOS/pad = 0,
 // and a tokenizer.json that HF `tokenizers` loads and encodes identically.
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -120,6 +121,26 @@ const t = hf.Tokenizer.fromFile(input.path);
     EXPECT_EQ(tok->Decode(tok->Encode(texts[i])), o["decoded"].get<std::string>()) << texts[i];
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(CharTokenizer, ConcurrentEncodesAgreeWithSequentialOnes) {
+  // The word cache is shared; four threads encoding overlapping texts must see the same ids.
+  auto tok = WithNumbers(999);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 2000; ++i) texts.push_back(std::to_string(i % 300) + " + " + std::to_string(i) + " =\n");
+  std::vector<std::vector<int64_t>> expected;
+  for (const auto& t : texts) expected.push_back(tok->Encode(t));
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (size_t i = w; i < texts.size() * 3; i += 4) {
+        if (tok->Encode(texts[i % texts.size()]) != expected[i % texts.size()]) ++mismatches[w];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 }  // namespace
