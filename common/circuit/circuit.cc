@@ -16,6 +16,23 @@ int64_t Circuit::CountNodes() const {
   return n;
 }
 
+Status ValidateCircuit(const Circuit& c) {
+  FC_RETURN_IF_ERROR(ValidateGraphConfig(c.cfg()));
+  GraphLayout g(c.cfg());
+  const size_t dense = static_cast<size_t>(g.n_forward()) * g.n_backward();
+  if (c.scores.data.size() != dense || c.edge_in.size() != dense)
+    return InvalidArgumentError(
+        "circuit: scores/edge_in hold {}/{} entries, n_layers={} n_heads={} needs {}",
+        c.scores.data.size(), c.edge_in.size(), g.n_layers(), g.n_heads(), dense);
+  if (c.node_in.size() != static_cast<size_t>(g.n_nodes()))
+    return InvalidArgumentError("circuit: node_in holds {} entries, needs {}", c.node_in.size(),
+                                g.n_nodes());
+  if (!c.node_scores.empty() && c.node_scores.size() != static_cast<size_t>(g.n_nodes()))
+    return InvalidArgumentError("circuit: node_scores holds {} entries, needs 0 or {}",
+                                c.node_scores.size(), g.n_nodes());
+  return Status::OK();
+}
+
 StatusOr<Circuit> MakeCircuit(EdgeScores scores) {
   FC_ASSIGN_OR_RETURN(GraphLayout g, GraphLayout::Create(scores.cfg));
   const size_t want = static_cast<size_t>(g.n_forward()) * g.n_backward();

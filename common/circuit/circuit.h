@@ -28,6 +28,9 @@ struct Circuit {
   int64_t CountNodes() const;  // in-graph nodes (logits included)
 };
 
+// Checks the config and that every array has the size its config implies.
+Status ValidateCircuit(const Circuit& c);
+
 // A circuit with all masks empty (nothing in graph). Validates the config and the score size
 // (data.size() must be n_forward * n_backward) and that non-edge entries are 0.
 StatusOr<Circuit> MakeCircuit(EdgeScores scores);

@@ -45,7 +45,8 @@ Status Validate(const CollapsedCircuit& before, const CollapsedCircuit& after,
     return InvalidArgumentError(
         "circuit_lora_plan: before has n_layers={} n_heads={}, after n_layers={} n_heads={}",
         before.cfg.n_layers, before.cfg.n_heads, after.cfg.n_layers, after.cfg.n_heads);
-  FC_RETURN_IF_ERROR(ValidateGraphConfig(before.cfg));
+  FC_RETURN_IF_ERROR(ValidateCollapsed(before).WithContext("circuit_lora_plan: before"));
+  FC_RETURN_IF_ERROR(ValidateCollapsed(after).WithContext("circuit_lora_plan: after"));
   if (o.shape.n_layers != before.cfg.n_layers)
     return InvalidArgumentError(
         "circuit_lora_plan field 'shape.n_layers': model has {} layers, circuits {}",

@@ -14,6 +14,22 @@ int64_t CollapsedCircuit::CountNodes() const {
   return n;
 }
 
+Status ValidateCollapsed(const CollapsedCircuit& c) {
+  FC_RETURN_IF_ERROR(ValidateGraphConfig(c.cfg));
+  const size_t nf = static_cast<size_t>(c.n_cols());
+  if (c.edge_in.size() != nf * nf || c.scores.size() != nf * nf)
+    return InvalidArgumentError(
+        "collapsed circuit: edge_in/scores hold {}/{} entries, n_layers={} n_heads={} needs {}",
+        c.edge_in.size(), c.scores.size(), c.cfg.n_layers, c.cfg.n_heads, nf * nf);
+  if (c.node_in.size() != nf + 1)
+    return InvalidArgumentError("collapsed circuit: node_in holds {} entries, needs {}",
+                                c.node_in.size(), nf + 1);
+  if (!c.node_scores.empty() && c.node_scores.size() != nf + 1)
+    return InvalidArgumentError("collapsed circuit: node_scores holds {} entries, needs 0 or {}",
+                                c.node_scores.size(), nf + 1);
+  return Status::OK();
+}
+
 CollapsedCircuit MakeEmptyCollapsed(const GraphConfig& cfg) {
   CollapsedCircuit c;
   c.cfg = cfg;
@@ -25,6 +41,7 @@ CollapsedCircuit MakeEmptyCollapsed(const GraphConfig& cfg) {
 }
 
 StatusOr<CollapsedCircuit> Collapse(const GraphLayout& g, const Circuit& c) {
+  FC_RETURN_IF_ERROR(ValidateCircuit(c));
   if (c.cfg() != g.config())
     return InvalidArgumentError("collapse: circuit has n_layers={} n_heads={}, layout {} / {}",
                                 c.cfg().n_layers, c.cfg().n_heads, g.n_layers(), g.n_heads());

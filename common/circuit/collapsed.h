@@ -34,6 +34,9 @@ struct CollapsedCircuit {
   int64_t CountNodes() const;
 };
 
+// Checks the config and that every array has the size its config implies.
+Status ValidateCollapsed(const CollapsedCircuit& c);
+
 // No nodes, no edges; arrays sized for cfg (which must be valid).
 CollapsedCircuit MakeEmptyCollapsed(const GraphConfig& cfg);
 

@@ -14,9 +14,8 @@ Status CheckSameShape(const CollapsedCircuit& a, const CollapsedCircuit& b, cons
         "n_heads={} parallel={}",
         what, a.cfg.n_layers, a.cfg.n_heads, a.cfg.parallel_attn_mlp, b.cfg.n_layers,
         b.cfg.n_heads, b.cfg.parallel_attn_mlp);
-  FC_RETURN_IF_ERROR(ValidateGraphConfig(a.cfg));
-  if (a.edge_in.size() != b.edge_in.size() || a.node_in.size() != b.node_in.size())
-    return InvalidArgumentError("{}: circuit arrays do not match their cfg", what);
+  FC_RETURN_IF_ERROR(ValidateCollapsed(a).WithContext(what));
+  FC_RETURN_IF_ERROR(ValidateCollapsed(b).WithContext(what));
   return Status::OK();
 }
 
@@ -122,7 +121,7 @@ StatusOr<CollapsedCircuit> PercentileFilter(const CollapsedCircuit& c, double pe
   if (!(percentile >= 0.0 && percentile <= 100.0))
     return InvalidArgumentError("percentile filter: percentile must be in [0, 100], got {}",
                                 percentile);
-  FC_RETURN_IF_ERROR(ValidateGraphConfig(c.cfg));
+  FC_RETURN_IF_ERROR(ValidateCollapsed(c).WithContext("percentile filter"));
   GraphLayout g(c.cfg);
   CollapsedCircuit out = MakeEmptyCollapsed(c.cfg);
   const double t = AbsScorePercentile(c, percentile);

@@ -138,10 +138,12 @@ std::string CollapsedToJson(const CollapsedCircuit& c, JsonDialect dialect) {
 }
 
 Status WriteCircuitJson(const Circuit& c, JsonDialect dialect, const std::string& path) {
+  FC_RETURN_IF_ERROR(ValidateCircuit(c).WithContext(path));
   return WriteFileAtomically(path, CircuitToJson(c, dialect));
 }
 
 Status WriteCollapsedJson(const CollapsedCircuit& c, JsonDialect dialect, const std::string& path) {
+  FC_RETURN_IF_ERROR(ValidateCollapsed(c).WithContext(path));
   return WriteFileAtomically(path, CollapsedToJson(c, dialect));
 }
 

@@ -48,6 +48,8 @@ StatusOr<CircuitFile> ReadCircuitJson(const std::string& path,
 StatusOr<CollapsedCircuit> ReadCollapsedCircuitJson(
     const std::string& path, const std::optional<GraphConfig>& expect = std::nullopt);
 
+// The string forms require a valid circuit (ValidateCircuit / ValidateCollapsed); the Write*
+// functions check it and return the error instead.
 std::string CircuitToJson(const Circuit& c, JsonDialect dialect);
 std::string CollapsedToJson(const CollapsedCircuit& c, JsonDialect dialect);
 Status WriteCircuitJson(const Circuit& c, JsonDialect dialect, const std::string& path);

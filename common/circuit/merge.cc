@@ -42,8 +42,7 @@ StatusOr<CollapsedCircuit> MergeCollapsed(const std::vector<const CollapsedCircu
   GraphLayout g(cfg);
   CollapsedCircuit out = MakeEmptyCollapsed(cfg);
   for (const CollapsedCircuit* c : cs) {
-    if (c->edge_in.size() != out.edge_in.size() || c->node_in.size() != out.node_in.size())
-      return InvalidArgumentError("merge: circuit arrays do not match their cfg");
+    FC_RETURN_IF_ERROR(ValidateCollapsed(*c).WithContext("merge"));
     if (out.cfg.d_model == 0) out.cfg.d_model = c->cfg.d_model;
   }
   const bool uni = opt.mode == MergeMode::kUnion;

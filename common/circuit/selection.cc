@@ -23,11 +23,7 @@ Status CheckShape(const GraphLayout& g, const Circuit& c) {
   if (c.cfg() != g.config())
     return InvalidArgumentError("selection: circuit has n_layers={} n_heads={}, layout {} / {}",
                                 c.cfg().n_layers, c.cfg().n_heads, g.n_layers(), g.n_heads());
-  const size_t want = static_cast<size_t>(g.n_forward()) * g.n_backward();
-  if (c.scores.data.size() != want || c.edge_in.size() != want ||
-      c.node_in.size() != static_cast<size_t>(g.n_nodes()))
-    return InvalidArgumentError("selection: circuit arrays do not match the layout (use MakeCircuit)");
-  return Status::OK();
+  return ValidateCircuit(c).WithContext("selection");
 }
 
 void Finish(const GraphLayout& g, bool prune, Circuit* c) {

@@ -357,3 +357,25 @@ TEST(Merge, NWayAveragesOverTheCircuitsHoldingAnEdge) {
 
 }  // namespace
 }  // namespace fc::circuit
+
+namespace fc::circuit {
+namespace {
+
+TEST(Validation, MisSizedCircuitsAreRejectedNotReadOutOfBounds) {
+  GraphConfig cfg{2, 2, true};
+  CollapsedCircuit bad = MakeEmptyCollapsed(cfg);
+  bad.edge_in.pop_back();
+  EXPECT_FALSE(ValidateCollapsed(bad).ok());
+  EXPECT_FALSE(DiffCircuits(bad, MakeEmptyCollapsed(cfg)).ok());
+  EXPECT_FALSE(MergeCollapsed(bad, MakeEmptyCollapsed(cfg)).ok());
+  EXPECT_FALSE(PercentileFilter(bad, 95).ok());
+  Circuit c = testing::EmptyCircuit(cfg);
+  c.node_in.resize(3);
+  Status s = ValidateCircuit(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("node_in"), std::string::npos);
+  EXPECT_FALSE(Collapse(GraphLayout(cfg), c).ok());
+}
+
+}  // namespace
+}  // namespace fc::circuit
