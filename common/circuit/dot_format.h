@@ -1,4 +1,4 @@
-// Graphviz DOT pictures of circuits (what `fcctl circuit show --dot` and the dashboard render).
+// Graphviz DOT pictures of circuits (for `dot -Tsvg`; the CLI and dashboard can serve them).
 //
 // Only in-graph nodes and edges are drawn. Nodes are grouped by layer (rank=same per layer:
 // input at the bottom, logits at the top, rankdir=BT). Edge colour encodes the sign (blue >= 0,
