@@ -82,7 +82,7 @@ StatusOr<CollapsedCircuit> MergeCollapsed(const std::vector<const CollapsedCircu
     kept.push_back({static_cast<int>(i / out.n_cols()), static_cast<int>(i % out.n_cols())});
   }
 
-  if (opt.target_edges >= 0 && static_cast<int64_t>(kept.size()) > opt.target_edges) {
+  if (opt.target_edges > 0 && static_cast<int64_t>(kept.size()) > opt.target_edges) {
     std::vector<std::string> names(kept.size());
     for (size_t i = 0; i < kept.size(); ++i) names[i] = g.CollapsedEdgeName(kept[i].f, kept[i].c);
     std::vector<size_t> idx(kept.size());

@@ -24,7 +24,7 @@ enum class MergeScore { kAvg, kMax, kMin };
 struct MergeOptions {
   MergeMode mode = MergeMode::kUnion;
   MergeScore score = MergeScore::kAvg;
-  int64_t target_edges = -1;  // < 0: keep all (the paper used 11,479)
+  int64_t target_edges = 0;  // <= 0: keep all, as the DAG merge kind (the paper used 11,479)
   bool drop_untouched_nodes = true;
 };
 
