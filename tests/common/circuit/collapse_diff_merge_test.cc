@@ -209,6 +209,9 @@ TEST(Merge, TargetEdgeCountKeepsLargestAbsScoresTiesByEdgeName) {
   opt.target_edges = 10;  // fewer edges than the target: nothing trimmed
   m = MergeCollapsed(fx.a, fx.b, opt);
   EXPECT_EQ(m->CountEdges(), 5);
+  opt.target_edges = 0;  // 0 = no target
+  m = MergeCollapsed(fx.a, fx.b, opt);
+  EXPECT_EQ(m->CountEdges(), 5);
 }
 
 TEST(Merge, IntersectionKeepsCommonEdgesAndNodesOnly) {
