@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "worker/tokenizer/byte_level.h"
+#include "worker/tokenizer/nfc.h"
 #include "worker/tokenizer/unicode.h"
 
 namespace fc::text {
@@ -173,6 +174,11 @@ void BpeTokenizer::EncodeWord(std::string_view word, std::vector<int64_t>* out) 
 
 void BpeTokenizer::EncodeSegment(std::string_view segment, std::vector<int64_t>* out) const {
   if (segment.empty()) return;
+  std::string normalized;
+  if (config_.nfc) {
+    normalized = NormalizeNfc(segment);
+    segment = normalized;
+  }
   if (!config_.byte_level) {
     EncodeWord(segment, out);
     return;

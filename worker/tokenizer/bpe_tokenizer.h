@@ -3,7 +3,7 @@
 // turns tokenizer.json into a BpeConfig and back.
 //
 // Encode: (1) split the text on added tokens, leftmost-longest, before anything else;
-// (2) byte-level: optional prefix space, GPT-2 regex split, bytes -> mapped code points;
+// (1b) NFC-normalize the other segments when the normalizer says so; (2) byte-level: optional prefix space, GPT-2 regex split, bytes -> mapped code points;
 // otherwise the whole segment is one word; (3) per word, repeatedly merge the adjacent pair of
 // lowest merge rank (leftmost first) until none applies. Symbols missing from the vocabulary
 // become the unk token, or are dropped when there is none (as HF does). Words are cached.
@@ -42,6 +42,7 @@ struct BpeConfig {
   std::optional<std::string> unk_token;
   bool fuse_unk = false;
   bool ignore_merges = false;  // a word that is itself in the vocabulary is one token
+  bool nfc = false;            // normalizer NFC (Pythia): applied to text outside added tokens
   // Pre-tokenizer: ByteLevel (possibly inside a Sequence) or none.
   bool byte_level = false;
   bool add_prefix_space = false;

@@ -51,18 +51,19 @@ class Reader {
   const std::string& source_;
 };
 
-Status ParseNormalizer(const Reader& r, const json& n, const std::string& path) {
+Status ParseNormalizer(const Reader& r, const json& n, const std::string& path, BpeConfig* c) {
   if (n.is_null()) return Status::OK();
   if (!n.is_object()) return r.Error(path, "expected an object or null");
   FC_ASSIGN_OR_RETURN(std::string type, r.String(n, "type", path + ".type"));
-  // NFC is accepted as the identity: prompts here are ASCII, and NFC-composed input (what
-  // editors produce) is unchanged by NFC. Decomposed input is the documented approximation.
-  if (type == "NFC") return Status::OK();
+  if (type == "NFC") {
+    c->nfc = true;
+    return Status::OK();
+  }
   if (type == "Sequence") {
     auto it = n.find("normalizers");
     if (it == n.end() || !it->is_array()) return r.Error(path + ".normalizers", "expected an array");
     for (size_t i = 0; i < it->size(); ++i) {
-      FC_RETURN_IF_ERROR(ParseNormalizer(r, (*it)[i], fmt::format("{}.normalizers[{}]", path, i)));
+      FC_RETURN_IF_ERROR(ParseNormalizer(r, (*it)[i], fmt::format("{}.normalizers[{}]", path, i), c));
     }
     return Status::OK();
   }
@@ -261,7 +262,7 @@ StatusOr<BpeConfig> BpeConfigFromJson(const json& doc, const std::string& source
   c.decoder_json = section("decoder");
   c.truncation = section("truncation");
   c.padding = section("padding");
-  FC_RETURN_IF_ERROR(ParseNormalizer(r, c.normalizer, "normalizer"));
+  FC_RETURN_IF_ERROR(ParseNormalizer(r, c.normalizer, "normalizer", &c));
   FC_RETURN_IF_ERROR(ParsePreTokenizer(r, c.pre_tokenizer, "pre_tokenizer", &c));
   FC_RETURN_IF_ERROR(ParsePostProcessor(r, c.post_processor, "post_processor", &c));
   FC_RETURN_IF_ERROR(ParseDecoder(r, c.decoder_json, "decoder", &c));
