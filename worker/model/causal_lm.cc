@@ -116,13 +116,8 @@ StatusOr<std::unique_ptr<CausalLM>> LoadCausalLM(const std::string& hf_dir, torc
                                   file_name, fmt::format("{}", fmt::join(info->shape, "x")),
                                   fmt::format("{}", fmt::join(want, "x")));
     }
-    if (transposed) {
-      FC_ASSIGN_OR_RETURN(torch::Tensor view, file->View(file_name));
-      torch::NoGradGuard no_grad;
-      param.copy_(view.t());  // one copy: transpose + dtype + device
-    } else {
-      FC_RETURN_IF_ERROR(file->LoadInto(file_name, param));
-    }
+    // One copy per tensor: transpose + dtype + device conversion together.
+    FC_RETURN_IF_ERROR(file->LoadInto(file_name, param, transposed));
   }
   for (const std::string& name : checkpoint->Names()) {
     if (!used.count(name) && !IsIgnorableExtra(config, name)) {

@@ -223,8 +223,16 @@ StatusOr<torch::Tensor> SafetensorsFile::Load(const std::string& name, torch::De
   }
 }
 
-Status SafetensorsFile::LoadInto(const std::string& name, torch::Tensor& dst) const {
+Status SafetensorsFile::LoadInto(const std::string& name, torch::Tensor& dst,
+                                 bool transpose) const {
   FC_ASSIGN_OR_RETURN(torch::Tensor view, View(name));
+  if (transpose) {
+    if (view.dim() != 2) {
+      return InvalidArgumentError("{}: tensor '{}' is {}-D, cannot transpose", path_, name,
+                                  view.dim());
+    }
+    view = view.t();
+  }
   if (view.sizes() != dst.sizes()) {
     return InvalidArgumentError("{}: tensor '{}' has shape {}, expected {}", path_, name,
                                 ShapeString(view.sizes().vec()), ShapeString(dst.sizes().vec()));
@@ -235,6 +243,11 @@ Status SafetensorsFile::LoadInto(const std::string& name, torch::Tensor& dst) co
   } catch (const c10::Error& e) {
     return InternalError("{}: tensor '{}': load failed: {}", path_, name, e.what_without_backtrace());
   }
+  const StTensorInfo* info = Find(name);
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(data_ + info->begin) / page * page;
+  const uintptr_t hi = reinterpret_cast<uintptr_t>(data_ + info->end);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
   return Status::OK();
 }
 

@@ -57,8 +57,11 @@ class SafetensorsFile {
   // A fresh tensor (never aliasing the mapping) in `dtype` on `device`, converted in one copy.
   StatusOr<torch::Tensor> Load(const std::string& name, torch::Device device,
                                torch::Dtype dtype) const;
-  // Copies tensor `name` into `dst` (converting dtype/device in one copy); shape must match.
-  Status LoadInto(const std::string& name, torch::Tensor& dst) const;
+  // Copies tensor `name` (transposed first when `transpose`, for 2-D tensors) into `dst`,
+  // converting dtype/device in that one copy; the shape must match. Afterwards the tensor's pages
+  // are dropped from this process (madvise DONTNEED; they re-read from the file if viewed again),
+  // so loading a model does not keep the whole file resident next to the parameters.
+  Status LoadInto(const std::string& name, torch::Tensor& dst, bool transpose = false) const;
 
  private:
   SafetensorsFile() = default;
