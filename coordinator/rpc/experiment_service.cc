@@ -130,16 +130,18 @@ class WatchReactor : public grpc::ServerWriteReactor<pb::Event> {
 grpc::ServerUnaryReactor* ExperimentService::SubmitExperiment(grpc::CallbackServerContext* ctx,
                                                               const pb::SubmitExperimentRequest* req,
                                                               pb::SubmitExperimentReply* reply) {
-  Call call(ctx_.metrics, "SubmitExperiment", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "SubmitExperiment", reactor);
   if (req->spec().size() > kMaxSpecBytes) {
     call.Finish(ToGrpc(ResourceExhaustedError("spec is {} bytes, at most {}", req->spec().size(), kMaxSpecBytes)));
-    return ctx->DefaultReactor();
+    return reactor;
   }
   // Parsing is pure CPU on this callback thread; nothing is stored unless it is all valid.
   auto spec = dag::ParseExperiment(req->spec(), req->source_name());
   if (!spec.ok()) {
     call.Finish(ToGrpc(spec.status()));
-    return ctx->DefaultReactor();
+    return reactor;
   }
   SubmitRequest sr{std::move(*spec), req->spec(), req->idempotency_key()};
   auto shared = std::make_shared<SubmitRequest>(std::move(sr));
@@ -152,13 +154,15 @@ grpc::ServerUnaryReactor* ExperimentService::SubmitExperiment(grpc::CallbackServ
       call.Finish(ToGrpc(r.status()));
     });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExperimentService::GetExperiment(grpc::CallbackServerContext* ctx,
                                                            const pb::GetExperimentRequest* req,
                                                            pb::GetExperimentReply* reply) {
-  Call call(ctx_.metrics, "GetExperiment", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "GetExperiment", reactor);
   ctx_.store->readers().Post([req, reply, call](store::Connection& conn) {
     auto e = store::GetExperiment(conn, req->id());
     if (!e.ok()) return call.Finish(ToGrpc(e.status()));
@@ -177,13 +181,15 @@ grpc::ServerUnaryReactor* ExperimentService::GetExperiment(grpc::CallbackServerC
     } while (!token.empty());
     call.Finish(grpc::Status::OK);
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExperimentService::ListExperiments(grpc::CallbackServerContext* ctx,
                                                              const pb::ListExperimentsRequest* req,
                                                              pb::ListExperimentsReply* reply) {
-  Call call(ctx_.metrics, "ListExperiments", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ListExperiments", reactor);
   ctx_.store->readers().Post([req, reply, call](store::Connection& conn) {
     auto page = store::ListExperiments(conn, req->name_prefix(),
                                        static_cast<ExperimentState>(req->state()), req->page_size(),
@@ -197,20 +203,22 @@ grpc::ServerUnaryReactor* ExperimentService::ListExperiments(grpc::CallbackServe
     reply->set_next_page_token(page->next_page_token);
     call.Finish(grpc::Status::OK);
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExperimentService::CancelExperiment(grpc::CallbackServerContext* ctx,
                                                               const pb::CancelExperimentRequest* req,
                                                               pb::CancelExperimentReply* reply) {
-  Call call(ctx_.metrics, "CancelExperiment", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "CancelExperiment", reactor);
   post(*ctx_.io, [this, req, reply, call] {
     ctx_.scheduler->CancelExperiment(req->id(), req->reason(), [reply, call](StatusOr<ExperimentView> r) {
       if (r.ok()) ToProto(r->row, r->jobs_by_state, reply->mutable_experiment());
       call.Finish(ToGrpc(r.status()));
     });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerWriteReactor<pb::Event>* ExperimentService::Watch(grpc::CallbackServerContext* ctx,
@@ -221,7 +229,9 @@ grpc::ServerWriteReactor<pb::Event>* ExperimentService::Watch(grpc::CallbackServ
 
 grpc::ServerUnaryReactor* ExperimentService::GetJob(grpc::CallbackServerContext* ctx,
                                                     const pb::GetJobRequest* req, pb::GetJobReply* reply) {
-  Call call(ctx_.metrics, "GetJob", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "GetJob", reactor);
   ctx_.store->readers().Post([req, reply, call](store::Connection& conn) {
     auto j = store::GetJob(conn, req->id());
     if (!j.ok()) return call.Finish(ToGrpc(j.status()));
@@ -229,13 +239,15 @@ grpc::ServerUnaryReactor* ExperimentService::GetJob(grpc::CallbackServerContext*
     ToProto(**j, reply->mutable_job());
     call.Finish(grpc::Status::OK);
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExperimentService::ListJobs(grpc::CallbackServerContext* ctx,
                                                       const pb::ListJobsRequest* req,
                                                       pb::ListJobsReply* reply) {
-  Call call(ctx_.metrics, "ListJobs", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ListJobs", reactor);
   ctx_.store->readers().Post([req, reply, call](store::Connection& conn) {
     store::JobFilter f;
     f.experiment_id = req->experiment_id();
@@ -248,33 +260,37 @@ grpc::ServerUnaryReactor* ExperimentService::ListJobs(grpc::CallbackServerContex
     reply->set_next_page_token(page->next_page_token);
     call.Finish(grpc::Status::OK);
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExperimentService::CancelJob(grpc::CallbackServerContext* ctx,
                                                        const pb::CancelJobRequest* req,
                                                        pb::CancelJobReply* reply) {
-  Call call(ctx_.metrics, "CancelJob", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "CancelJob", reactor);
   post(*ctx_.io, [this, req, reply, call] {
     ctx_.scheduler->CancelJob(req->id(), req->reason(), [reply, call](StatusOr<JobRow> r) {
       if (r.ok()) ToProto(*r, reply->mutable_job());
       call.Finish(ToGrpc(r.status()));
     });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExperimentService::RetryJob(grpc::CallbackServerContext* ctx,
                                                       const pb::RetryJobRequest* req,
                                                       pb::RetryJobReply* reply) {
-  Call call(ctx_.metrics, "RetryJob", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "RetryJob", reactor);
   post(*ctx_.io, [this, req, reply, call] {
     ctx_.scheduler->RetryJob(req->id(), [reply, call](StatusOr<JobRow> r) {
       if (r.ok()) ToProto(*r, reply->mutable_job());
       call.Finish(ToGrpc(r.status()));
     });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 }  // namespace fc::coord::rpc

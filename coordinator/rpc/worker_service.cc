@@ -14,7 +14,9 @@ constexpr size_t kMaxResultBytes = 4 << 20;
 grpc::ServerUnaryReactor* WorkerService::RegisterWorker(grpc::CallbackServerContext* ctx,
                                                         const pb::RegisterWorkerRequest* req,
                                                         pb::RegisterWorkerReply* reply) {
-  Call call(ctx_.metrics, "RegisterWorker", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "RegisterWorker", reactor);
   RegisterRequest r;
   r.name = req->name();
   r.device = req->device();
@@ -35,13 +37,15 @@ grpc::ServerUnaryReactor* WorkerService::RegisterWorker(grpc::CallbackServerCont
       call.Finish(ToGrpc(res.status()));
     });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::AcquireJob(grpc::CallbackServerContext* ctx,
                                                     const pb::AcquireJobRequest* req,
                                                     pb::AcquireJobReply* reply) {
-  Call call(ctx_.metrics, "AcquireJob", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "AcquireJob", reactor);
   post(*ctx_.io, [this, req, reply, call] {
     ctx_.scheduler->AcquireJobs(req->worker_id(), std::max(1, req->free_slots()), req->wait_ms(),
                                 [reply, call](StatusOr<std::vector<Lease>> r) {
@@ -51,13 +55,15 @@ grpc::ServerUnaryReactor* WorkerService::AcquireJob(grpc::CallbackServerContext*
                                   call.Finish(ToGrpc(r.status()));
                                 });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::Heartbeat(grpc::CallbackServerContext* ctx,
                                                    const pb::HeartbeatRequest* req,
                                                    pb::HeartbeatReply* reply) {
-  Call call(ctx_.metrics, "Heartbeat", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "Heartbeat", reactor);
   post(*ctx_.io, [this, req, reply, call] {
     std::vector<Fence> running;
     for (const auto& f : req->running()) running.push_back(FromProto(f));
@@ -69,23 +75,27 @@ grpc::ServerUnaryReactor* WorkerService::Heartbeat(grpc::CallbackServerContext* 
     }
     call.Finish(ToGrpc(r.status()));
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::ReportStarted(grpc::CallbackServerContext* ctx,
                                                        const pb::ReportStartedRequest* req,
                                                        pb::ReportStartedReply*) {
-  Call call(ctx_.metrics, "ReportStarted", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ReportStarted", reactor);
   post(*ctx_.io, [this, req, call] {
     ctx_.scheduler->ReportStarted(FromProto(req->fence()), [call](Status s) { call.Finish(ToGrpc(s)); });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::ReportProgress(grpc::CallbackServerContext* ctx,
                                                         const pb::ReportProgressRequest* req,
                                                         pb::ReportProgressReply* reply) {
-  Call call(ctx_.metrics, "ReportProgress", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ReportProgress", reactor);
   post(*ctx_.io, [this, req, reply, call] {
     ctx_.scheduler->ReportProgress(FromProto(req->fence()), req->progress(), req->message(),
                                    [reply, call](StatusOr<bool> r) {
@@ -93,17 +103,19 @@ grpc::ServerUnaryReactor* WorkerService::ReportProgress(grpc::CallbackServerCont
                                      call.Finish(ToGrpc(r.status()));
                                    });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::ReportComplete(grpc::CallbackServerContext* ctx,
                                                         const pb::ReportCompleteRequest* req,
                                                         pb::ReportCompleteReply*) {
-  Call call(ctx_.metrics, "ReportComplete", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ReportComplete", reactor);
   if (req->result_json().size() > kMaxResultBytes) {
     call.Finish(ToGrpc(ResourceExhaustedError("job {} field 'result_json': {} bytes, at most {}",
                                               req->fence().job_id(), req->result_json().size(), kMaxResultBytes)));
-    return ctx->DefaultReactor();
+    return reactor;
   }
   std::vector<Artifact> outputs;
   for (const auto& a : req->outputs()) outputs.push_back(FromProto(a));
@@ -112,29 +124,33 @@ grpc::ServerUnaryReactor* WorkerService::ReportComplete(grpc::CallbackServerCont
     ctx_.scheduler->ReportComplete(FromProto(req->fence()), std::move(*shared), req->result_json(),
                                    [call](Status s) { call.Finish(ToGrpc(s)); });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::ReportFailed(grpc::CallbackServerContext* ctx,
                                                       const pb::ReportFailedRequest* req,
                                                       pb::ReportFailedReply*) {
-  Call call(ctx_.metrics, "ReportFailed", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ReportFailed", reactor);
   post(*ctx_.io, [this, req, call] {
     ctx_.scheduler->ReportFailed(FromProto(req->fence()), req->error(), req->permanent(),
                                  req->cancelled(), [call](Status s) { call.Finish(ToGrpc(s)); });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerService::ReleaseJob(grpc::CallbackServerContext* ctx,
                                                     const pb::ReleaseJobRequest* req,
                                                     pb::ReleaseJobReply*) {
-  Call call(ctx_.metrics, "ReleaseJob", ctx->DefaultReactor());
+  // DefaultReactor() re-initialises the reactor on every call: take it once.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Call call(ctx_.metrics, "ReleaseJob", reactor);
   post(*ctx_.io, [this, req, call] {
     ctx_.scheduler->ReleaseJob(FromProto(req->fence()), req->reason(),
                                [call](Status s) { call.Finish(ToGrpc(s)); });
   });
-  return ctx->DefaultReactor();
+  return reactor;
 }
 
 }  // namespace fc::coord::rpc
