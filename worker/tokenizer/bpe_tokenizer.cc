@@ -32,6 +32,8 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(BpeConfig config, c
 }
 
 Status BpeTokenizer::Init(const std::string& source) {
+  token_to_id_.reserve(config_.vocab.size() + config_.added_tokens.size());
+  id_to_token_.reserve(config_.vocab.size() + config_.added_tokens.size());
   for (const auto& [token, id] : config_.vocab) {
     if (id < 0 || id > INT32_MAX) {
       return InvalidArgumentError("{}: field 'model.vocab' entry '{}': id {} out of range", source, token, id);
@@ -261,7 +263,19 @@ std::string BpeTokenizer::DecodeImpl(const std::vector<int64_t>& ids, bool skip_
       if (k > 0 && config_.decoder == DecoderKind::kNone) joined.push_back(' ');
       joined += *pending[k];
     }
-    out += config_.decoder == DecoderKind::kByteLevel ? ByteLevelToBytes(joined) : joined;
+    if (config_.decoder == DecoderKind::kByteLevel) {
+      // Tokens can end inside a UTF-8 sequence; like HF (from_utf8_lossy), broken sequences
+      // become U+FFFD, so the result is always valid UTF-8 (JSON writers reject anything else).
+      std::string bytes = ByteLevelToBytes(joined);
+      if (!IsValidUtf8(bytes)) {
+        std::string fixed;
+        for (char32_t cp : DecodeUtf8(bytes)) AppendUtf8(cp, &fixed);
+        bytes.swap(fixed);
+      }
+      out += bytes;
+    } else {
+      out += joined;
+    }
     pending.clear();
   };
   for (int64_t id : ids) {

@@ -65,39 +65,49 @@ std::vector<char32_t> DecodeUtf8(std::string_view text, std::vector<size_t>* off
   if (offsets) offsets->clear();
   size_t i = 0;
   const size_t n = text.size();
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
   while (i < n) {
     if (offsets) offsets->push_back(i);
-    const auto b0 = static_cast<unsigned char>(text[i]);
+    const unsigned char b0 = byte(i);
     if (b0 < 0x80) {
       out.push_back(b0);
       ++i;
       continue;
     }
+    // Length and the allowed range of the second byte (excludes overlongs, surrogates and
+    // values above U+10FFFF), per the Unicode well-formed UTF-8 table.
     int len = 0;
-    char32_t cp = 0;
-    char32_t min = 0;
-    if ((b0 & 0xE0) == 0xC0) {
-      len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      len = 4, cp = b0 & 0x07, min = 0x10000;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      len = 3;
+      if (b0 == 0xE0) lo = 0xA0;
+      if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      len = 4;
+      if (b0 == 0xF0) lo = 0x90;
+      if (b0 == 0xF4) hi = 0x8F;
     }
-    bool ok = len > 0 && i + len <= n;
-    for (int k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    // Overlong forms, surrogates and values above U+10FFFF are invalid too.
-    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok) {
-      out.push_back(cp);
-      i += len;
-    } else {
+    if (len == 0) {  // not a lead byte
       out.push_back(kReplacement);
       ++i;
+      continue;
     }
+    char32_t cp = len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
+    int k = 1;
+    for (; k < len && i + k < n; ++k) {
+      const unsigned char b = byte(i + k);
+      const unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xBF;
+      if (b < min || b > max) break;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (k == len) {
+      out.push_back(cp);
+    } else {
+      out.push_back(kReplacement);  // the maximal valid prefix becomes one U+FFFD
+    }
+    i += k;
   }
   if (offsets) offsets->push_back(n);
   return out;

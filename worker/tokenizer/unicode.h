@@ -16,9 +16,10 @@
 
 namespace fc::text {
 
-// Decodes UTF-8 leniently: each byte of an invalid sequence becomes U+FFFD, like Python's
-// errors="replace" (one replacement per bad byte). `offsets`, when non-null, receives the byte
-// offset of every code point plus a final entry text.size().
+// Decodes UTF-8 leniently: every maximal ill-formed subpart becomes one U+FFFD (the Unicode
+// recommendation that Rust's from_utf8_lossy, hence HF's decode, and Python's
+// errors="replace" follow). `offsets`, when non-null, receives the byte offset of every code
+// point plus a final entry text.size().
 std::vector<char32_t> DecodeUtf8(std::string_view text, std::vector<size_t>* offsets = nullptr);
 
 // Appends the UTF-8 encoding of `cp` to `out`.

@@ -44,6 +44,10 @@ TEST(Unicode, DecodesUtf8AndReplacesInvalidBytes) {
             (std::vector<char32_t>{'a', 0xE9, 0x4F60, 0x1F600}));
   EXPECT_EQ(DecodeUtf8("\xFF" "a\xC3"), (std::vector<char32_t>{0xFFFD, 'a', 0xFFFD}));
   EXPECT_EQ(DecodeUtf8("\xC0\xAF"), (std::vector<char32_t>{0xFFFD, 0xFFFD}));  // overlong '/'
+  // One U+FFFD per maximal ill-formed subpart, as Rust's from_utf8_lossy (HF decode) does.
+  EXPECT_EQ(DecodeUtf8("\xE4\xBD"), (std::vector<char32_t>{0xFFFD}));
+  EXPECT_EQ(DecodeUtf8("\xF0\x9F\x98" "A"), (std::vector<char32_t>{0xFFFD, 'A'}));
+  EXPECT_EQ(DecodeUtf8("\xED\xA0\x80"), (std::vector<char32_t>{0xFFFD, 0xFFFD, 0xFFFD}));  // surrogate
   EXPECT_TRUE(IsValidUtf8("h\xC3\xA9"));
   EXPECT_FALSE(IsValidUtf8("h\xC3"));
   EXPECT_EQ(EncodeUtf8(0x1F600), "\xF0\x9F\x98\x80");

@@ -103,22 +103,32 @@ t.save(input.path, false);
 (async () => {
   const ids = [];
   for (const s of input.texts) ids.push((await t.encode(s, null, {addSpecialTokens: false})).getIds());
-  process.stdout.write(JSON.stringify(ids));
+  // Single tokens that end inside a UTF-8 character decode lossily (U+FFFD).
+  const pieces = [];
+  for (const id of ids[input.piece_text]) pieces.push(await t.decode([id], false));
+  process.stdout.write(JSON.stringify({ids, pieces}));
 })();
 )JS";
   setenv("FC_GPT2_DIR", Gpt2EncoderDir().c_str(), 1);
   setenv("FC_HF_DIR", HfTokenizersDir().c_str(), 1);
   std::vector<std::string> texts = CrossCheckCorpus();
   texts.push_back("special <|endoftext|> inside<|endoftext|>text");
-  nlohmann::json input = {{"path", path}, {"texts", texts}};
+  const size_t piece_text = 17;  // the CJK line: multi-byte characters split across tokens
+  ASSERT_NE(texts[piece_text].find("\xe4\xbd\xa0"), std::string::npos);
+  nlohmann::json input = {{"path", path}, {"texts", texts}, {"piece_text", piece_text}};
   std::string error;
   auto out = testing::RunNode(script, input, &error);
   ASSERT_TRUE(out.has_value()) << error;
   auto tok = Tokenizer::FromFile(path);
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   for (size_t i = 0; i < texts.size(); ++i) {
-    EXPECT_EQ((*tok)->Encode(texts[i]), (*out)[i].get<std::vector<int64_t>>()) << "text: " << texts[i];
+    EXPECT_EQ((*tok)->Encode(texts[i]), (*out)["ids"][i].get<std::vector<int64_t>>()) << "text: " << texts[i];
     EXPECT_EQ((*tok)->Encode(texts[i]), tok_->Encode(texts[i])) << "text: " << texts[i];
+  }
+  const std::vector<int64_t> ids = (*tok)->Encode(texts[piece_text]);
+  ASSERT_EQ((*out)["pieces"].size(), ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    EXPECT_EQ((*tok)->Decode({ids[k]}), (*out)["pieces"][k].get<std::string>()) << "token " << ids[k];
   }
   std::filesystem::remove_all(dir);
 }
