@@ -34,4 +34,16 @@ StatusOr<FinetuneExample> BuildFinetuneExample(const text::Tokenizer& tokenizer,
   return ex;
 }
 
+std::vector<int64_t> FinetunePromptIds(const text::Tokenizer& tokenizer, const TaskRow& row) {
+  return tokenizer.EncodeWithSpecialTokens(row.clean + "\n");
+}
+
+bool AnswerMatches(const text::Tokenizer& tokenizer, const std::vector<int64_t>& generated, const TaskRow& row) {
+  const std::string text = tokenizer.DecodeSkippingSpecial(generated);
+  const size_t b = text.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return row.label.empty();
+  const size_t e = text.find_last_not_of(" \t\r\n");
+  return text.compare(b, e - b + 1, row.label) == 0;
+}
+
 }  // namespace fc::data

@@ -32,4 +32,12 @@ struct FinetuneExample {
 StatusOr<FinetuneExample> BuildFinetuneExample(const text::Tokenizer& tokenizer, const TaskRow& row,
                                                int64_t max_length, bool mask_pad_after_eos = true);
 
+// The prompt a fine-tuned model answers from: ids of input + "\n" as HF tokenizes it (what
+// accuracy evaluation feeds before greedy decoding; algorithms.md 6.8).
+std::vector<int64_t> FinetunePromptIds(const text::Tokenizer& tokenizer, const TaskRow& row);
+
+// [ASSUMPTION] 6.8: the generated ids decode (special tokens dropped, surrounding white space
+// stripped) to exactly the label.
+bool AnswerMatches(const text::Tokenizer& tokenizer, const std::vector<int64_t>& generated, const TaskRow& row);
+
 }  // namespace fc::data

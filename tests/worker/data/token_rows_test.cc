@@ -77,6 +77,18 @@ TEST(FinetuneExample, Gpt2HasNoBosAndPadsWithEndOfText) {
   EXPECT_EQ(ex->input_ids.back(), 50256);
 }
 
+TEST(FinetuneExample, PromptIdsAndAnswerMatching) {
+  auto tok = testing::CharTokenizer999();
+  const std::vector<int64_t> prompt = FinetunePromptIds(*tok, kRow);
+  EXPECT_EQ(prompt, tok->Encode("Q: 72 - 46 =\n"));
+  const int64_t eos = *tok->eos_id();
+  EXPECT_TRUE(AnswerMatches(*tok, {*tok->TokenToId("26"), eos, eos}, kRow));
+  EXPECT_TRUE(AnswerMatches(*tok, tok->Encode(" 26\n"), kRow));
+  EXPECT_FALSE(AnswerMatches(*tok, {*tok->TokenToId("27")}, kRow));
+  EXPECT_FALSE(AnswerMatches(*tok, tok->Encode("266"), kRow));
+  EXPECT_FALSE(AnswerMatches(*tok, {eos}, kRow));
+}
+
 TEST(CircuitRows, PrependBosKeepLengthsAndLabelIds) {
   auto tok = testing::CharTokenizer999();
   auto rows = GenerateTask({Task::kAddSub, 50, 9, 100}, *tok);
