@@ -7,8 +7,9 @@ namespace fc::data {
 StatusOr<FinetuneExample> BuildFinetuneExample(const text::Tokenizer& tokenizer, const TaskRow& row,
                                                int64_t max_length, bool mask_pad_after_eos) {
   if (max_length < 2) return InvalidArgumentError("field 'max_length': must be >= 2, got {}", max_length);
-  std::optional<int64_t> pad = tokenizer.pad_id();
-  if (!pad) return FailedPreconditionError("tokenizer has neither a pad nor an EOS token");
+  // The paper sets pad_token = eos_token whatever the tokenizer files say.
+  std::optional<int64_t> pad = tokenizer.eos_id() ? tokenizer.eos_id() : tokenizer.pad_id();
+  if (!pad) return FailedPreconditionError("tokenizer has neither an EOS nor a pad token");
   if (row.label.empty()) return InvalidArgumentError("fine-tune row '{}': empty label", row.clean);
   const std::string prompt = row.clean + "\n";
   std::vector<int64_t> ids = tokenizer.EncodeWithSpecialTokens(prompt + row.label);

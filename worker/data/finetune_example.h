@@ -3,7 +3,8 @@
 //
 // text = input + "\n" + output, tokenized as HF `tokenizer(text)` does (post-processor applied:
 // no BOS for GPT-2/Pythia/our char tokenizer), truncated to max_length, right-padded with the
-// pad id (= EOS, as the paper sets pad_token = eos_token); attention_mask is 1 on real tokens.
+// EOS id (the paper sets pad_token = eos_token; pad_id() only if there is no EOS);
+// attention_mask is 1 on real tokens.
 // labels = input ids with the first prompt_len = len(tokenizer(input + "\n")) positions = -100.
 //   mask_pad_after_eos = true (default, fixes algorithms.md 12.12): the first pad stays as the
 //     EOS target, every later pad is -100, so the model learns "answer, EOS" and not a run of EOS.
