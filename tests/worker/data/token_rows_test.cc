@@ -1,6 +1,9 @@
 // Token-id builders: the fine-tuning example and its loss mask in both modes (algorithms.md 6.2
 // and bug 12.12), and circuit rows with BOS, lengths, label ids and the length check (3.1).
+#include <fstream>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/worker/data/test_tokenizers.h"
 #include "worker/data/circuit_rows.h"
@@ -75,6 +78,23 @@ TEST(FinetuneExample, Gpt2HasNoBosAndPadsWithEndOfText) {
   const auto full = tok->Encode("Q: 72 - 46 =\n26");
   EXPECT_EQ(std::vector<int64_t>(ex->input_ids.begin(), ex->input_ids.begin() + full.size()), full);
   EXPECT_EQ(ex->input_ids.back(), 50256);
+}
+
+TEST(FinetuneExample, PadsWithEosEvenWhenTheFileNamesAnotherPad) {
+  auto base = testing::CharTokenizer999();
+  const auto dir = testing::TempDir("pad");
+  const std::string path = (dir / "tokenizer.json").string();
+  ASSERT_TRUE(base->Save(path).ok());
+  std::ifstream in(path);
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["padding"] = {{"pad_id", 1}, {"pad_token", "<|unk|>"}};
+  auto tok = text::Tokenizer::FromJsonString(doc.dump(), "padded.json");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  ASSERT_EQ((*tok)->pad_id(), 1);
+  auto ex = BuildFinetuneExample(**tok, kRow, 16);
+  ASSERT_TRUE(ex.ok());
+  EXPECT_EQ(ex->input_ids.back(), 0) << "pad_token = eos_token, as the paper sets it";
+  std::filesystem::remove_all(dir);
 }
 
 TEST(FinetuneExample, PromptIdsAndAnswerMatching) {
