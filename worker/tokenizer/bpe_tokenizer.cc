@@ -18,6 +18,23 @@ uint64_t PairKey(int64_t a, int64_t b) {
 
 bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
+// HF's single_word rule: no word character (letter, number or '_') right before or after.
+bool IsWordChar(char32_t cp) { return cp == U'_' || IsUnicodeLetter(cp) || IsUnicodeNumber(cp); }
+
+bool StandsAlone(std::string_view text, size_t begin, size_t end) {
+  if (begin > 0) {
+    size_t k = begin - 1;
+    while (k > 0 && (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80) --k;  // start of the previous char
+    const std::vector<char32_t> prev = DecodeUtf8(text.substr(k, begin - k));
+    if (!prev.empty() && IsWordChar(prev.back())) return false;
+  }
+  if (end < text.size()) {
+    const std::vector<char32_t> next = DecodeUtf8(text.substr(end, std::min<size_t>(4, text.size() - end)));
+    if (!next.empty() && IsWordChar(next.front())) return false;
+  }
+  return true;
+}
+
 struct Segment {
   std::string_view text;
   const AddedToken* added = nullptr;  // non-null: this segment is that added token
@@ -215,6 +232,11 @@ std::vector<int64_t> BpeTokenizer::Encode(std::string_view text) const {
     }
     if (!best) {
       ++i;
+      continue;
+    }
+    if (best->single_word && !StandsAlone(text, i, i + best->content.size())) {
+      // HF scans matches without overlap: the rejected match's characters stay plain text.
+      i += best->content.size();
       continue;
     }
     size_t begin = i;

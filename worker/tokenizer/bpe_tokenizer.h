@@ -27,7 +27,7 @@ struct AddedToken {
   int64_t id = 0;
   std::string content;
   bool special = true;
-  bool single_word = false;  // kept for Save; matching ignores it (no real GPT-2/NeoX file sets it)
+  bool single_word = false;  // match only with no letter/number/'_' right before or after
   bool lstrip = false;       // the match also swallows white space on its left
   bool rstrip = false;       // ... and on its right
   bool normalized = false;

@@ -103,6 +103,26 @@ TEST_P(TinyFixture, SaveReadsBackIdentically) {
   std::filesystem::remove_all(dir);
 }
 
+// single_word added tokens: rejected next to a letter, digit or '_' (also non-ASCII letters),
+// and a rejected match's characters are not rescanned (HF's non-overlapping match scan).
+TEST(TokenizerJson, SingleWordAddedTokensMatchHf) {
+  nlohmann::json doc = nlohmann::json::parse(ReadAll(TestData("tiny_bpe_pair_merges.json")));
+  for (auto [content, id] : {std::pair<std::string, int>{"ell", 22}, {"wo", 23}}) {
+    doc["added_tokens"].push_back({{"id", id}, {"content", content}, {"single_word", true}, {"lstrip", false},
+                                   {"rstrip", false}, {"normalized", false}, {"special", false}});
+    doc["model"]["vocab"][content] = id;
+  }
+  auto tok = Tokenizer::FromJsonString(doc.dump(), "single_word.json");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  // Expected ids as HF tokenizers 0.23 produced them for this document.
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> cases = {
+      {"hello", {13}},        {"ell", {22}},    {"h ell o", {2, 9, 22, 9, 5}}, {"_ell", {3, 11}},
+      {"\xC3\xA9" "ell", {3, 11}}, {"ell!", {22, 20}}, {"ell_", {3, 11}},  {"1ell", {3, 11}},
+      {"hwo", {2, 6, 5}},    {"hello wo", {13, 9, 23}},         {"ellwo", {3, 11, 6, 5}}, {"ell wo", {22, 9, 23}},
+  };
+  for (const auto& [text, ids] : cases) EXPECT_EQ((*tok)->Encode(text), ids) << text;
+}
+
 INSTANTIATE_TEST_SUITE_P(BothMergeFormats, TinyFixture,
                          ::testing::Values("tiny_bpe_string_merges.json", "tiny_bpe_pair_merges.json"));
 
