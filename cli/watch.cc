@@ -127,7 +127,8 @@ int CmdWatch(Client& c, const CommonOptions& o, const std::string& experiment, c
       }
       if (s.ok() || s.code() == StatusCode::kDeadlineExceeded) continue;  // reopen the stream
     }
-    if (s.code() != StatusCode::kUnavailable) {
+    // Unreachable before the first answer is a wrong address, not a restart: say so at once.
+    if (s.code() != StatusCode::kUnavailable || first) {
       fmt::print(stderr, "{}\n", ErrorMessage(s, o.coordinator));
       return ExitCodeFor(s);
     }

@@ -55,15 +55,25 @@ bool ValidDevice(const std::string& d) {
   return d.find_first_not_of("0123456789", 5) == std::string::npos;
 }
 
-// Blocks SIGINT/SIGTERM in every thread created from here on and handles them on one thread:
-// the first calls on_first, later ones on_again.
-template <typename F1, typename F2>
-void HandleSignalsOnThread(F1 on_first, F2 on_again) {
+sigset_t StopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Must run before any thread exists (gRPC starts threads when a channel is made): threads
+// inherit the mask, so SIGINT/SIGTERM then reach only the sigwait thread below.
+void BlockStopSignals() {
+  sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Handles SIGINT/SIGTERM on one thread: the first calls on_first, later ones on_again.
+template <typename F1, typename F2>
+void HandleSignalsOnThread(F1 on_first, F2 on_again) {
+  sigset_t set = StopSignals();
   std::thread([set, on_first, on_again] {
     int n = 0;
     while (true) {
@@ -82,6 +92,7 @@ void HandleSignalsOnThread(F1 on_first, F2 on_again) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  BlockStopSignals();
   CLI::App app{"fc-worker: FinetuneCircuits worker"};
   fc::agent::AgentConfig cfg;
   std::string labels, log_level = "info";
