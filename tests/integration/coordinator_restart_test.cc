@@ -38,6 +38,8 @@ TEST_F(ClusterTest, CoordinatorKilledMidRunAndRestartedOnTheSameDbLosesNothing) 
   ASSERT_TRUE(watch.Start({FindBinary("fcctl"), "--coordinator", cluster_->address(), "watch", id,
                            "-o", "json"},
                           cluster_->dir() + "/watch.log"));
+  // The watch must be connected (it printed an event) before the coordinator goes away.
+  ASSERT_TRUE(Cluster::WaitFor([&] { return watch.ReadLog().find("\"seq\"") != std::string::npos; }, 15s));
   ASSERT_TRUE(Cluster::WaitFor([&] {
     v1::GetExperimentReply r;
     if (!cluster_->GetExperiment(id, &r).ok()) return false;

@@ -81,7 +81,9 @@ class Agent::Impl {
     // A restarted coordinator must be found again within seconds, not gRPC's default 120 s cap.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, cfg_.reconnect_initial_ms);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, cfg_.reconnect_initial_ms);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, cfg_.reconnect_max_ms);
+    // Capped at 1 s: with wait_for_ready calls below, a restarted coordinator is found within
+    // about a second of it listening, inside the grace it gives workers to re-attach leases.
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, std::min(cfg_.reconnect_max_ms, 1000));
     channel_ = grpc::CreateCustomChannel(cfg_.coordinator, grpc::InsecureChannelCredentials(), args);
     stub_ = pb::WorkerService::NewStub(channel_);
   }
@@ -215,6 +217,8 @@ Status Agent::Impl::Register() {
   }
   pb::RegisterWorkerReply reply;
   grpc::ClientContext ctx;
+  // Wait for the channel to (re)connect rather than fail fast during gRPC's reconnect backoff.
+  ctx.set_wait_for_ready(true);
   ctx.set_deadline(DeadlineIn(cfg_.rpc_timeout_ms));
   FC_RETURN_IF_ERROR(FromGrpc(stub_->RegisterWorker(&ctx, req, &reply)));
   std::lock_guard<std::mutex> l(mu_);
@@ -394,6 +398,7 @@ void Agent::Impl::DeliverFinal(RunningJob* job, const char* what, SendFn send) {
       if (job->abandoned || give_up_reports_) return;
     }
     grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);  // deliver as soon as the coordinator is back
     ctx.set_deadline(DeadlineIn(cfg_.rpc_timeout_ms));
     Status s = send(&ctx);
     if (s.ok()) {
