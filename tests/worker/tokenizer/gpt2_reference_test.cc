@@ -133,6 +133,40 @@ t.save(input.path, false);
   std::filesystem::remove_all(dir);
 }
 
+// Our Save() of GPT-2: HF loads the file and encodes/decodes the corpus exactly as we do.
+TEST_F(Gpt2Reference, SavedTokenizerJsonLoadsInHfAndAgrees) {
+  if (!testing::HaveNode() || !std::filesystem::exists(HfTokenizersDir() + "/index.js")) {
+    GTEST_SKIP() << "node or HF tokenizers (npm) not installed under " << HfTokenizersDir();
+  }
+  const std::filesystem::path dir = testing::MakeTempDir("gpt2save");
+  const std::string path = (dir / "tokenizer.json").string();
+  ASSERT_TRUE(tok_->Save(path).ok());
+  const std::string script = R"JS(
+const hf = require(process.env.FC_HF_DIR);
+const input = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+const t = hf.Tokenizer.fromFile(input.path);
+(async () => {
+  const out = [];
+  for (const s of input.texts) {
+    const ids = (await t.encode(s)).getIds();
+    out.push({ids, decoded: await t.decode(ids, false)});
+  }
+  process.stdout.write(JSON.stringify(out));
+})();
+)JS";
+  setenv("FC_HF_DIR", HfTokenizersDir().c_str(), 1);
+  std::vector<std::string> texts = CrossCheckCorpus();
+  texts.push_back("a<|endoftext|>b");
+  std::string error;
+  auto out = testing::RunNode(script, {{"path", path}, {"texts", texts}}, &error);
+  ASSERT_TRUE(out.has_value()) << error;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(tok_->EncodeWithSpecialTokens(texts[i]), (*out)[i]["ids"].get<std::vector<int64_t>>()) << texts[i];
+    EXPECT_EQ(tok_->Decode(tok_->Encode(texts[i])), (*out)[i]["decoded"].get<std::string>()) << texts[i];
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // GPT-NeoX-20B (Pythia) layout: NFC normalizer and runs of 2..24 spaces as added,
 // non-special, normalized tokens (ids after <|endoftext|>). HF splits those out before BPE,
 // leftmost-longest; this builds such a file from GPT-2's vocabulary and compares with HF.
