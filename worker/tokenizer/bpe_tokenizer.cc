@@ -16,15 +16,40 @@ uint64_t PairKey(int64_t a, int64_t b) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
 }
 
-bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+// Start of the UTF-8 character that ends at `pos` (pos > 0).
+size_t PrevCharStart(std::string_view text, size_t pos) {
+  size_t k = pos - 1;
+  while (k > 0 && pos - k < 4 && (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80) --k;
+  return k;
+}
+
+// lstrip/rstrip of added tokens: move over Unicode white space (as Rust's trim does).
+size_t SkipSpaceLeft(std::string_view text, size_t pos, size_t floor) {
+  while (pos > floor) {
+    const size_t k = PrevCharStart(text, pos);
+    const std::vector<char32_t> cp = DecodeUtf8(text.substr(k, pos - k));
+    if (cp.size() != 1 || !IsUnicodeWhitespace(cp[0])) break;
+    pos = k;
+  }
+  return pos;
+}
+
+size_t SkipSpaceRight(std::string_view text, size_t pos) {
+  std::vector<size_t> off;
+  while (pos < text.size()) {
+    const std::vector<char32_t> cp = DecodeUtf8(text.substr(pos, std::min<size_t>(4, text.size() - pos)), &off);
+    if (cp.empty() || !IsUnicodeWhitespace(cp[0])) break;
+    pos += off[1];
+  }
+  return pos;
+}
 
 // HF's single_word rule: no word character (letter, number or '_') right before or after.
 bool IsWordChar(char32_t cp) { return cp == U'_' || IsUnicodeLetter(cp) || IsUnicodeNumber(cp); }
 
 bool StandsAlone(std::string_view text, size_t begin, size_t end) {
   if (begin > 0) {
-    size_t k = begin - 1;
-    while (k > 0 && (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80) --k;  // start of the previous char
+    const size_t k = PrevCharStart(text, begin);
     const std::vector<char32_t> prev = DecodeUtf8(text.substr(k, begin - k));
     if (!prev.empty() && IsWordChar(prev.back())) return false;
   }
@@ -241,12 +266,8 @@ std::vector<int64_t> BpeTokenizer::Encode(std::string_view text) const {
     }
     size_t begin = i;
     size_t end = i + best->content.size();
-    if (best->lstrip) {
-      while (begin > seg_start && IsAsciiSpace(text[begin - 1])) --begin;
-    }
-    if (best->rstrip) {
-      while (end < text.size() && IsAsciiSpace(text[end])) ++end;
-    }
+    if (best->lstrip) begin = SkipSpaceLeft(text, begin, seg_start);
+    if (best->rstrip) end = SkipSpaceRight(text, end);
     segments.push_back({text.substr(seg_start, begin - seg_start), nullptr});
     segments.push_back({text.substr(begin, end - begin), best});
     seg_start = end;

@@ -28,7 +28,7 @@ struct AddedToken {
   std::string content;
   bool special = true;
   bool single_word = false;  // match only with no letter/number/'_' right before or after
-  bool lstrip = false;       // the match also swallows white space on its left
+  bool lstrip = false;       // the match also swallows (Unicode) white space on its left
   bool rstrip = false;       // ... and on its right
   bool normalized = false;
 };

@@ -123,6 +123,22 @@ TEST(TokenizerJson, SingleWordAddedTokensMatchHf) {
   for (const auto& [text, ids] : cases) EXPECT_EQ((*tok)->Encode(text), ids) << text;
 }
 
+// lstrip / rstrip swallow Unicode white space (ideographic space, NBSP, em space) like HF.
+TEST(TokenizerJson, StripOptionsSwallowUnicodeWhiteSpace) {
+  nlohmann::json doc = nlohmann::json::parse(ReadAll(TestData("tiny_bpe_pair_merges.json")));
+  doc["added_tokens"].push_back({{"id", 22}, {"content", "<r>"}, {"single_word", false}, {"lstrip", false},
+                                 {"rstrip", true}, {"normalized", false}, {"special", true}});
+  doc["model"]["vocab"]["<r>"] = 22;
+  auto tok = Tokenizer::FromJsonString(doc.dump(), "strip.json");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  // Expected ids as HF tokenizers 0.23 produced them for this document.
+  EXPECT_EQ((*tok)->Encode("hello\xE3\x80\x80<mask>"), (std::vector<int64_t>{13, 19}));
+  EXPECT_EQ((*tok)->Encode("hello\xC2\xA0\t <mask>"), (std::vector<int64_t>{13, 19}));
+  EXPECT_EQ((*tok)->Encode("<r>\xE2\x80\x83 hello"), (std::vector<int64_t>{22, 13}));
+  EXPECT_EQ((*tok)->Encode("<r>\nhello"), (std::vector<int64_t>{22, 13}));
+  EXPECT_EQ((*tok)->Encode("hello <mask><r> world"), (std::vector<int64_t>{13, 19, 22, 6, 15, 4, 8}));
+}
+
 INSTANTIATE_TEST_SUITE_P(BothMergeFormats, TinyFixture,
                          ::testing::Values("tiny_bpe_string_merges.json", "tiny_bpe_pair_merges.json"));
 
