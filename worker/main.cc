@@ -1,7 +1,7 @@
 // fc-worker: the worker process.
 //   fc-worker --coordinator HOST:PORT --device cpu|cuda:N --slots N --name NAME
 //             [--labels k=v,...] [--gpus N] [--gpu-memory-mb N] [--work-dir DIR]
-//             [--log-level L] [--drain-grace-s S] [--rpc-timeout-ms MS]
+//             [--log-level L] [--drain-grace-s S] [--rpc-timeout-ms MS] [--shared-artifacts DIR]
 //     registers with the coordinator and runs leased jobs until SIGTERM/SIGINT (drain: finish or
 //     hand back running jobs within the grace period, exit 0; a second signal hands back now).
 //   fc-worker run KIND --param key=value ... --out DIR [--device D]
@@ -109,6 +109,8 @@ int main(int argc, char** argv) {
   app.add_option("--drain-grace-s", drain_grace_s, "SIGTERM: seconds before running jobs are handed back")
       ->capture_default_str();
   app.add_option("--rpc-timeout-ms", cfg.rpc_timeout_ms, "deadline of each RPC")->capture_default_str();
+  app.add_option("--shared-artifacts", cfg.shared_artifacts,
+                 "artifact store directory shared with the coordinator (default: transfer over gRPC)");
 
   CLI::App* run = app.add_subcommand("run", "run one job locally, without a coordinator");
   std::string run_kind, run_out;

@@ -17,6 +17,7 @@
 #include "fc/v1/workers.grpc.pb.h"
 #include "worker/agent/backoff.h"
 #include "worker/agent/job_output.h"
+#include "worker/transfer/job_artifacts.h"
 
 namespace fc::agent {
 namespace {
@@ -138,6 +139,9 @@ class Agent::Impl {
   const ExecutorRegistry* registry_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::WorkerService::Stub> stub_;
+  // Moves inputs in and outputs out through the coordinator's artifact store (or a shared
+  // directory); null when it could not be set up (outputs are then reported as local paths).
+  std::unique_ptr<transfer::ArtifactClient> artifacts_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -156,6 +160,17 @@ Status Agent::Impl::Run() {
   if (cfg_.name.empty()) return InvalidArgumentError("fc-worker: --name must not be empty");
   if (cfg_.slots < 1) return InvalidArgumentError("fc-worker: --slots must be >= 1, got {}", cfg_.slots);
   FC_RETURN_IF_ERROR(MakeDirs(cfg_.work_dir));
+  transfer::ArtifactClientOptions topts;
+  topts.cache_dir = cfg_.work_dir + "/cache";
+  auto client = cfg_.shared_artifacts.empty()
+                    ? transfer::ArtifactClient::ForChannel(channel_, topts)
+                    : transfer::ArtifactClient::ForSharedDir(cfg_.shared_artifacts, topts);
+  if (client.ok()) {
+    artifacts_ = std::move(client).value();
+  } else {
+    spdlog::warn("artifact transfer disabled ({}); outputs are reported as local paths",
+                 client.status().ToString());
+  }
   spdlog::info("worker name={} coordinator={} device={} slots={} kinds={}", cfg_.name,
                cfg_.coordinator, cfg_.device, cfg_.slots, fmt::join(registry_->Kinds(), ","));
   std::thread heartbeats([this] { HeartbeatLoop(); });
@@ -454,6 +469,9 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
     }
     inputs.emplace(dep, std::move(d));
   }
+  auto cancelled = [job] { return job->cancel->cancelled(); };
+  // Dependency outputs in the artifact store become local paths before the executor runs.
+  Status inputs_ready = artifacts_ ? transfer::MaterializeInputs(*artifacts_, &inputs, cancelled) : Status::OK();
   Clock::time_point last_progress;
   JobContext ctx(fence.job_id(), spec.kind(), params.is_discarded() ? nlohmann::json::object() : params,
                  std::move(inputs), out_dir, cfg_.device, job->cancel,
@@ -461,6 +479,7 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
                    ThrottledProgress(job, &last_progress, p, m, metrics);
                  });
   Status run = MakeDirs(out_dir);
+  if (run.ok()) run = inputs_ready;
   if (run.ok() && params.is_discarded()) {
     run = InvalidArgumentError("job {}: params_json is not valid JSON", fence.job_id());
   }
@@ -487,6 +506,16 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
   }
   Status written = WriteResultFile(ctx, run);
   if (!written.ok()) spdlog::warn("job={} result.json: {}", fence.job_id(), written.ToString());
+  std::vector<ArtifactRef> outputs = ctx.outputs();
+  if (run.ok() && artifacts_) {
+    // Outputs inside the job's directory are uploaded and reported by content address.
+    auto uploaded = transfer::UploadOutputs(*artifacts_, outputs, out_dir, cancelled);
+    if (uploaded.ok()) {
+      outputs = std::move(uploaded).value();
+    } else {
+      run = uploaded.status();
+    }
+  }
 
   bool cancel_requested;
   {
@@ -499,7 +528,7 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
     DeliverFinal(job, "complete", [&](grpc::ClientContext* c) {
       pb::ReportCompleteRequest req;
       *req.mutable_fence() = fence;
-      for (const ArtifactRef& a : ctx.outputs()) ToProto(a, req.add_outputs());
+      for (const ArtifactRef& a : outputs) ToProto(a, req.add_outputs());
       req.set_result_json(ctx.result().dump());
       pb::ReportCompleteReply reply;
       return FromGrpc(stub_->ReportComplete(c, req, &reply));

@@ -16,7 +16,10 @@ struct AgentConfig {
   int gpus = 0;
   int64_t gpu_memory_mb = 0;
   std::map<std::string, std::string> labels;
-  std::string work_dir = "./fc-work";            // job output dirs live under <work_dir>/jobs/
+  std::string work_dir = "./fc-work";            // job output dirs under <work_dir>/jobs/, cache in <work_dir>/cache
+  // Artifact transfer: through the coordinator's ArtifactService (default), or, when set, a
+  // shared directory with the artifact store's layout (e.g. the coordinator's --artifacts on NFS).
+  std::string shared_artifacts;
   std::string engine_version = "fc-agent/0.1.0";
 
   int rpc_timeout_ms = 5000;         // deadline of every unary RPC (AcquireJob adds its wait)

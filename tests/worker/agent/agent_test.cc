@@ -230,6 +230,33 @@ TEST_F(AgentTest, RunsALeasedJobAndReportsStartedProgressAndCompleteWithItsFence
   EXPECT_TRUE(seen);
 }
 
+// Writes one file output, like an engine executor would.
+class WriterExecutor : public Executor {
+ public:
+  Status Run(JobContext& ctx) override {
+    std::string path = ctx.output_dir() + "/out.txt";
+    std::ofstream(path) << "hello";
+    ctx.AddOutput({"text", "", 5, "file", path});
+    return Status::OK();
+  }
+};
+
+TEST_F(AgentTest, OutputsAreReportedAsLocalPathsWhenTheCoordinatorHasNoArtifactStore) {
+  ASSERT_TRUE(registry_.Register("writer", [] { return std::make_unique<WriterExecutor>(); }).ok());
+  StartAgent();
+  fake_.AddJob("e1/w", "writer", nlohmann::json::object());
+  ASSERT_TRUE(fake_.WaitUntil([&] { return !fake_.completed.empty() || !fake_.failed.empty(); }));
+  std::lock_guard<std::mutex> l(fake_.mu);
+  ASSERT_EQ(fake_.completed.size(), 1u) << (fake_.failed.empty() ? "" : fake_.failed[0].error());
+  ASSERT_EQ(fake_.completed[0].outputs_size(), 1);
+  const pb::Artifact& a = fake_.completed[0].outputs(0);
+  EXPECT_EQ(a.name(), "text");
+  EXPECT_EQ(a.kind(), "file");
+  std::ifstream f(a.uri());
+  std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "hello") << a.uri();
+}
+
 TEST_F(AgentTest, FailuresCarryTheReasonAndPermanence) {
   StartAgent(2);
   fake_.AddJob("e1/bad", "fail", {{"message", "bad param"}, {"permanent", true}});
