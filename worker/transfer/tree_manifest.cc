@@ -114,8 +114,8 @@ StatusOr<std::vector<TreeFile>> ListTreeFiles(const std::string& dir) {
       return InvalidArgumentError("tree '{}': '{}' is not a regular file (only files and directories can be stored)",
                                   dir, p.string());
     }
-    std::string rel = fs::relative(p, dir, ec).generic_string();
-    if (ec) return InternalError("cannot relativise '{}': {}", p.string(), ec.message());
+    // Lexically: fs::relative would resolve a symlinked file to its target's name.
+    std::string rel = p.lexically_relative(fs::path(dir)).generic_string();
     FC_RETURN_IF_ERROR(CheckRelativePath(rel, fmt::format("tree '{}'", dir)));
     out.push_back({rel, p.string()});
   }
