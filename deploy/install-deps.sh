@@ -9,7 +9,7 @@ PKGS=(
   libsqlite3-dev sqlite3 libboost-dev libboost-system-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libtorch-dev
+  libtorch-dev libopenblas0-openmp   # optimised BLAS: the default reference libblas3 makes LibTorch matmuls ~20x slower
   curl
 )
 # Optional extras for cross-checks and tooling; their absence never fails the build.
