@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -46,7 +47,7 @@ std::string MakeTempDir(const std::string& parent) {
 }
 
 int RunTrain(int64_t d, int64_t layers, int64_t heads, int64_t vocab, int64_t batch, int64_t seq,
-             int steps, int warmup, int threads, const std::string& python,
+             int steps, int warmup, int rounds, int threads, const std::string& python,
              const std::string& tmp_parent) {
   at::set_num_threads(threads);
   auto config = ParseModelConfig(NeoxJson(d, layers, heads, vocab), "bench config");
@@ -78,36 +79,47 @@ int RunTrain(int64_t d, int64_t layers, int64_t heads, int64_t vocab, int64_t ba
     loss.backward();
     return loss.item<double>();
   };
-  for (int i = 0; i < warmup; ++i) step();
-  auto t0 = Clock::now();
-  double loss = 0;
-  for (int i = 0; i < steps; ++i) loss = step();
-  const double cpp_s = Seconds(t0, Clock::now());
-  const double cpp_tps = static_cast<double>(batch * seq * steps) / cpp_s;
-  std::printf("model: pythia-shaped d=%ld L=%ld H=%ld V=%ld, batch %ld x %ld tokens, %d threads\n",
-              d, layers, heads, vocab, batch, seq, threads);
-  std::printf("cpp    fwd+bwd: %.1f tokens/s (%.1f ms/step, loss %.4f)\n", cpp_tps,
-              1000 * cpp_s / steps, loss);
-  std::fflush(stdout);
-
   const std::string script = std::string(FC_BENCH_SOURCE_DIR) + "/bench/model/torch_fwd_bwd.py";
   const std::string cmd = python + " " + script + " " + dir + " " + std::to_string(steps) + " " +
                           std::to_string(warmup) + " " + std::to_string(threads);
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (pipe != nullptr && fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
-  const int rc = pipe == nullptr ? -1 : pclose(pipe);
-  std::filesystem::remove_all(dir);
-  if (rc != 0) {
-    std::printf("python fwd+bwd: not run (%s failed: %s)\n", cmd.c_str(), out.c_str());
-    return 1;
+  std::printf("model: pythia-shaped d=%ld L=%ld H=%ld V=%ld, batch %ld x %ld tokens, %d threads, "
+              "%d rounds of %d steps (+%d warmup) each side, alternating\n",
+              d, layers, heads, vocab, batch, seq, threads, rounds, steps, warmup);
+  // Alternate C++ and Python rounds so that load from other processes hits both alike; report
+  // the median round of each.
+  std::vector<double> cpp_tps, py_tps;
+  double cpp_loss = 0, py_loss = 0;
+  for (int r = 0; r < rounds; ++r) {
+    for (int i = 0; i < warmup; ++i) step();
+    auto t0 = Clock::now();
+    for (int i = 0; i < steps; ++i) cpp_loss = step();
+    cpp_tps.push_back(static_cast<double>(batch * seq * steps) / Seconds(t0, Clock::now()));
+    FILE* pipe = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (pipe != nullptr && fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+    const int rc = pipe == nullptr ? -1 : pclose(pipe);
+    if (rc != 0 || out.find('{') == std::string::npos) {
+      std::filesystem::remove_all(dir);
+      std::printf("python fwd+bwd: not run (%s failed: %s)\n", cmd.c_str(), out.c_str());
+      return 1;
+    }
+    auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    py_tps.push_back(j["tokens_per_s"].get<double>());
+    py_loss = j["loss"].get<double>();
+    std::printf("round %d: cpp %.1f tokens/s, python %.1f tokens/s\n", r + 1, cpp_tps.back(),
+                py_tps.back());
+    std::fflush(stdout);
   }
-  auto j = nlohmann::json::parse(out.substr(out.find('{')));
-  const double py_tps = j["tokens_per_s"].get<double>();
-  std::printf("python fwd+bwd: %.1f tokens/s (%.1f ms/step, loss %.4f)\n", py_tps,
-              j["step_ms"].get<double>(), j["loss"].get<double>());
-  std::printf("ratio cpp/python: %.3f\n", cpp_tps / py_tps);
+  std::filesystem::remove_all(dir);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double c = median(cpp_tps), p = median(py_tps);
+  std::printf("cpp    fwd+bwd: %.1f tokens/s (median; loss %.4f)\n", c, cpp_loss);
+  std::printf("python fwd+bwd: %.1f tokens/s (median; loss %.4f)\n", p, py_loss);
+  std::printf("ratio cpp/python: %.3f\n", c / p);
   return 0;
 }
 
@@ -173,8 +185,9 @@ int main(int argc, char** argv) {
   app.add_option("--tmp", tmp, "where to write temporary checkpoints");
 
   auto* train = app.add_subcommand("train", "fwd+bwd tokens/s, C++ vs Python PyTorch");
-  int64_t d = 512, layers = 6, heads = 8, vocab = 50304, batch = 4, seq = 128;
-  int steps = 5, warmup = 1, threads = 2;
+  // Default: a small Pythia-shaped model so the run takes about a minute on 2 shared cores.
+  int64_t d = 256, layers = 4, heads = 4, vocab = 8192, batch = 4, seq = 64;
+  int steps = 5, warmup = 1, rounds = 3, threads = 2;
   std::string python = "python3";
   train->add_option("--d-model", d);
   train->add_option("--layers", layers);
@@ -184,6 +197,7 @@ int main(int argc, char** argv) {
   train->add_option("--seq", seq);
   train->add_option("--steps", steps);
   train->add_option("--warmup", warmup);
+  train->add_option("--rounds", rounds);
   train->add_option("--threads", threads);
   train->add_option("--python", python, "python with torch (e.g. /usr/bin/python3)");
 
@@ -195,7 +209,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (app.got_subcommand("train")) {
-    return fc::model::RunTrain(d, layers, heads, vocab, batch, seq, steps, warmup, threads, python,
+    return fc::model::RunTrain(d, layers, heads, vocab, batch, seq, steps, warmup, rounds, threads,
+                               python,
                                tmp);
   }
   if (app.got_subcommand("load-child")) {
