@@ -175,6 +175,7 @@ Status Agent::Impl::Run() {
                cfg_.coordinator, cfg_.device, cfg_.slots, fmt::join(registry_->Kinds(), ","));
   std::thread heartbeats([this] { HeartbeatLoop(); });
   Backoff reconnect(cfg_.reconnect_initial_ms, cfg_.reconnect_max_ms);
+  Status fatal = Status::OK();
   while (true) {
     ReapFinished();
     bool registered, take_work;
@@ -188,6 +189,13 @@ Status Agent::Impl::Run() {
     }
     if (!registered) {
       Status s = Register();
+      if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kPermissionDenied ||
+          s.code() == StatusCode::kUnauthenticated) {
+        // Retrying cannot help: the coordinator refuses this worker's flags or credentials.
+        fatal = s.WithContext(fmt::format("coordinator {} refused the registration", cfg_.coordinator));
+        spdlog::error("{}", fatal.ToString());
+        break;
+      }
       if (!s.ok()) {
         int64_t d = reconnect.NextDelayMs();
         spdlog::warn("register with {} failed ({}); retrying in {} ms", cfg_.coordinator,
@@ -205,6 +213,7 @@ Status Agent::Impl::Run() {
     }
     AcquireOnce(free_slots);
   }
+  if (!fatal.ok()) RequestDrain(0);  // sets the (past) deadline DrainAndRelease waits for
   DrainAndRelease();
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -212,6 +221,7 @@ Status Agent::Impl::Run() {
     cv_.notify_all();
   }
   heartbeats.join();
+  if (!fatal.ok()) return fatal;
   spdlog::info("worker name={} drained, exiting", cfg_.name);
   return Status::OK();
 }

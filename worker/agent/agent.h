@@ -38,7 +38,9 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Blocks until drained. INVALID_ARGUMENT for a bad config (no name, slots < 1).
+  // Blocks until drained; then OK. INVALID_ARGUMENT for a bad config (no name, slots < 1); the
+  // coordinator's error when it refuses the registration for good (INVALID_ARGUMENT,
+  // PERMISSION_DENIED, UNAUTHENTICATED). Unreachable coordinators are retried forever.
   Status Run();
   void RequestDrain();
   void RequestStop();

@@ -64,11 +64,13 @@ class FakeCoordinator final : public pb::WorkerService::Service {
   std::vector<pb::Fence> reject_at_register;
   bool drain = false;
   int acquires = 0;
+  grpc::Status register_error = grpc::Status::OK;
 
   grpc::Status RegisterWorker(grpc::ServerContext*, const pb::RegisterWorkerRequest* req,
                               pb::RegisterWorkerReply* reply) override {
     std::lock_guard<std::mutex> l(mu);
     registrations.push_back(*req);
+    if (!register_error.ok()) return register_error;
     reply->set_worker_id("w-" + req->name());
     reply->set_heartbeat_interval_ms(100);
     reply->set_lease_ttl_ms(1000);
@@ -204,6 +206,20 @@ TEST_F(AgentTest, RegistersItsResourcesAndKinds) {
   EXPECT_EQ(std::vector<std::string>(r.kinds().begin(), r.kinds().end()),
             (std::vector<std::string>{"fail", "sleep"}));
   EXPECT_FALSE(r.engine_version().empty());
+}
+
+TEST_F(AgentTest, RefusedRegistrationEndsRunWithTheCoordinatorsError) {
+  {
+    std::lock_guard<std::mutex> l(fake_.mu);
+    fake_.register_error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "worker 't1' field 'slots': bad");
+  }
+  StartAgent();
+  agent_thread_.join();
+  agent_.reset();
+  EXPECT_EQ(run_status_.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(run_status_.message().find("field 'slots'"), std::string::npos) << run_status_.ToString();
+  std::lock_guard<std::mutex> l(fake_.mu);
+  EXPECT_EQ(fake_.registrations.size(), 1u);  // not retried
 }
 
 TEST_F(AgentTest, RunsALeasedJobAndReportsStartedProgressAndCompleteWithItsFence) {
