@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "coordinator/artifacts/artifact_service.h"
+#include "coordinator/artifacts/blob_store.h"
 #include "coordinator/http/http_server.h"
 #include "coordinator/http/routes.h"
 #include "coordinator/rpc/admin_service.h"
@@ -95,6 +97,9 @@ Status Server::Init(const Config& config) {
     std::error_code ec;
     std::filesystem::create_directories(config.artifacts_dir, ec);
     if (ec) return UnavailableError("flag --artifacts: cannot create '{}': {}", config.artifacts_dir, ec.message());
+    auto blobs = artifacts::BlobStore::Open(config.artifacts_dir);
+    if (!blobs.ok()) return blobs.status().WithContext("flag --artifacts");
+    blob_store_ = std::move(*blobs);
   }
 
   work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
@@ -141,6 +146,7 @@ Status Server::Init(const Config& config) {
   experiment_service_ = std::make_unique<rpc::ExperimentService>(ctx);
   worker_service_ = std::make_unique<rpc::WorkerService>(ctx);
   admin_service_ = std::make_unique<rpc::AdminService>(ctx);
+  if (blob_store_) artifact_service_ = std::make_unique<artifacts::ArtifactService>(blob_store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -154,6 +160,7 @@ Status Server::Init(const Config& config) {
   builder.RegisterService(experiment_service_.get());
   builder.RegisterService(worker_service_.get());
   builder.RegisterService(admin_service_.get());
+  if (artifact_service_) builder.RegisterService(artifact_service_.get());
   grpc_ = builder.BuildAndStart();
   if (!grpc_ || grpc_port_ == 0) return UnavailableError("flag --listen: cannot listen on {}", config.grpc_listen);
   grpc_->GetHealthCheckService()->SetServingStatus(true);

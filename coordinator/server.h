@@ -2,7 +2,7 @@
 // the scheduler from disk), binds gRPC and HTTP (port 0 = any free port) and writes the ready
 // file; Shutdown() stops taking requests, answers parked long polls, lets in-flight commits
 // finish and closes the store. Threads: gRPC callback pool, "io" (scheduler, timers, watch
-// fan-out), "store-writer", "store-reader" x2, "http".
+// fan-out), "store-writer", "store-reader" x2, "http", "blob" x2 (artifact file I/O).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,11 @@
 #include "common/status.h"
 #include "coordinator/metrics/registry.h"
 #include "coordinator/scheduler/scheduler.h"
+
+namespace fc::artifacts {
+class BlobStore;
+class ArtifactService;
+}  // namespace fc::artifacts
 
 namespace fc::coord {
 
@@ -100,6 +105,8 @@ class Server {
   std::unique_ptr<rpc::ExperimentService> experiment_service_;
   std::unique_ptr<rpc::WorkerService> worker_service_;
   std::unique_ptr<rpc::AdminService> admin_service_;
+  std::unique_ptr<artifacts::BlobStore> blob_store_;              // --artifacts DIR
+  std::unique_ptr<artifacts::ArtifactService> artifact_service_;  // destroyed before blob_store_
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<http::HttpServer> http_;
   std::string grpc_host_, http_host_;
