@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev sqlite3 libboost-dev libboost-system-dev
+  libssl-dev   # OpenSSL SHA-256 for artifact content addresses (also pulled in by libgrpc-dev)
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libopenblas0-openmp   # optimised BLAS: the default reference libblas3 makes LibTorch matmuls ~20x slower
