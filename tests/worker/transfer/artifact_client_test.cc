@@ -367,3 +367,35 @@ TEST_F(ArtifactClientTest, SharedDirectoryModeUsesTheSameLayoutAsTheService) {
 
 }  // namespace
 }  // namespace fc::transfer
+
+namespace fc::transfer {
+namespace {
+
+// Throughput over loopback (not part of the suite: run with --gtest_also_run_disabled_tests).
+TEST_F(ArtifactClientTest, DISABLED_ThroughputOfA256MiBUploadAndDownload) {
+  const int64_t n = int64_t{256} << 20;
+  WriteFile(dir_.file("big.bin"), RandomBytes(static_cast<size_t>(n), 99));
+  auto o = Options("cache-a");
+  o.grpc.chunk_bytes = 1 << 20;
+  auto a = ArtifactClient::ForChannel(channel_, o);
+  ASSERT_TRUE(a.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto h = artifacts::Sha256File(dir_.file("big.bin"));
+  auto t1 = std::chrono::steady_clock::now();
+  auto up = (*a)->Upload(dir_.file("big.bin"), "file");
+  auto t2 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  o.cache_dir = dir_.file("cache-b");
+  auto b = ArtifactClient::ForChannel(channel_, o);
+  ASSERT_TRUE(b.ok());
+  auto path = (*b)->MaterializeFile(up->sha256, "big.bin");
+  auto t3 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*h, up->sha256);
+  auto mibs = [&](auto d) { return 256.0 / std::chrono::duration<double>(d).count(); };
+  std::printf("sha256 %.0f MiB/s, upload (hash + send + server hash/fsync) %.0f MiB/s, download (+ verify) %.0f MiB/s\n",
+              mibs(t1 - t0), mibs(t2 - t1), mibs(t3 - t2));
+}
+
+}  // namespace
+}  // namespace fc::transfer
