@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Straightforward PyTorch reference of EAP-IG on inputs (algorithms.md 3.5, [EAP-old] style).
+"""Straightforward PyTorch reference of EAP-IG on inputs (algorithms.md 3.5, [EAP-old] style), and
+of EAP-IG on activations (3.6: each node group's output replaced by the interpolation in turn).
 
 Written from the spec, independently of the C++ engine, as (a) a cross-check of its scores and
 (b) the Python baseline of bench/attribution. It loads a HuggingFace folder (config.json +
@@ -10,6 +11,7 @@ einsum per destination, as the original hooks do.
 
 Usage:
   eap_ig_ref.py --model DIR --data rows.json --out scores.f32 [--steps 5] [--metric kl|logit_diff]
+                [--method eap_ig|eap_ig_activations]
                 [--kl-sum] [--endpoint right|left|midpoint] [--paper-weighting] [--threads 2]
 rows.json: {"pad_id": int, "batch_size": int,
             "rows": [{"clean": [ids], "corrupted": [ids], "label": id, "incorrect": id}, ...]}
@@ -113,8 +115,11 @@ class Model:
     def embed(self, ids):
         return self.w["wte.weight" if self.gpt2 else "gpt_neox.embed_in.weight"][ids]
 
-    def forward(self, embeds, retain=False):
-        """Returns logits, source outputs [B,P,n_forward,D], destination inputs (per layer q,k,v,mlp; logits)."""
+    def forward(self, embeds, retain=False, override=None):
+        """Returns logits, source outputs [B,P,n_forward,D], destination inputs (per layer q,k,v,mlp; logits).
+
+        override = ("heads" | "mlp", layer, tensor): that group's output is replaced by the tensor
+        (as EAP-IG-activations' forward hooks do)."""
         B, P, D, H = embeds.shape[0], embeds.shape[1], self.D, self.H
         x = embeds + (self.w["wpe.weight"][:P][None] if self.gpt2 else 0)
         outs, dests = [embeds], []
@@ -136,6 +141,8 @@ class Model:
             s = s.masked_fill(~mask, float("-inf")).softmax(-1)
             z = torch.einsum("bhqk,bkhe->bqhe", s, v)
             heads = torch.einsum("bphe,dhe->bphd", z, lw["wo"])    # [B,P,H,D] before the bias
+            if override is not None and override[0] == "heads" and override[1] == l:
+                heads = override[2]
             attn = heads.sum(2) + lw["bo"]
             outs.extend(heads.unbind(2))
             mid = x if self.parallel else x + attn
@@ -144,6 +151,8 @@ class Model:
                 xm.retain_grad()
             dests.append(xm)
             m = F.linear(self.gelu(F.linear(self.ln(xm, lw["ln2"]), lw["w1"], lw["b1"])), lw["w2"], lw["b2"])
+            if override is not None and override[0] == "mlp" and override[1] == l:
+                m = override[2]
             outs.append(m)
             x = x + attn + m if self.parallel else mid + m
         xl = x.clone()
@@ -174,6 +183,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--method", default="eap_ig", choices=["eap_ig", "eap_ig_activations"])
     ap.add_argument("--metric", default="kl", choices=["kl", "logit_diff"])
     ap.add_argument("--kl-sum", action="store_true")
     ap.add_argument("--endpoint", default="right", choices=["right", "left", "midpoint"])
@@ -205,9 +215,21 @@ def main():
             _, out_corr, _ = model.forward(e_corr)
             clean_logits, out_clean, _ = model.forward(e_clean)
             delta = out_corr - out_clean                                      # [B,P,nf,D]
-        for alpha in alphas:
-            e = (e_corr + alpha * (e_clean - e_corr)).requires_grad_(True)
-            logits, _, dests = model.forward(e, retain=True)
+        passes = [(None, a) for a in alphas]                     # EAP-IG inputs: the embedding
+        if args.method == "eap_ig_activations":                    # + every head/MLP group
+            passes += [((kind, l), a) for l in range(L) for kind in ("heads", "mlp") for a in alphas]
+        for group, alpha in passes:
+            if group is None:
+                e = (e_corr + alpha * (e_clean - e_corr)).requires_grad_(True)
+                override = None
+            else:
+                kind, l = group
+                f0 = 1 + l * (H + 1) + (0 if kind == "heads" else H)
+                n = H if kind == "heads" else 1
+                target = alpha * out_clean[:, :, f0:f0 + n] + (1 - alpha) * out_corr[:, :, f0:f0 + n]
+                override = (kind, l, target if kind == "heads" else target[:, :, 0])
+                e = e_clean.clone().requires_grad_(True)
+            logits, _, dests = model.forward(e, retain=True, override=override)
             loss = metric(args, logits, clean_logits, lengths, labels, incorrect)
             loss = loss.mean() if args.paper_weighting else loss.sum()
             loss.backward()
@@ -218,11 +240,13 @@ def main():
                     for j in range(3):
                         col = l * (3 * H + 1) + j * H
                         g = dests[4 * l + j].grad
-                        scores[:prev_h, col:col + H] += torch.einsum("bpfd,bphd->fh", delta[:, :, :prev_h], g)
+                        if g is not None:
+                            scores[:prev_h, col:col + H] += torch.einsum("bpfd,bphd->fh", delta[:, :, :prev_h], g)
                     g = dests[4 * l + 3].grad
-                    scores[:prev_m, l * (3 * H + 1) + 3 * H] += torch.einsum("bpfd,bpd->f", delta[:, :, :prev_m], g)
+                    if g is not None:
+                        scores[:prev_m, l * (3 * H + 1) + 3 * H] += torch.einsum("bpfd,bpd->f", delta[:, :, :prev_m], g)
                 scores[:, nb - 1] += torch.einsum("bpfd,bpd->f", delta, dests[-1].grad)
-    scores /= len(rows) * m
+    scores /= len(rows) * m * (2 * L + 1 if args.method == "eap_ig_activations" else 1)
     seconds = time.perf_counter() - start
     with open(args.out, "wb") as f:
         flat = scores.contiguous().view(-1).tolist()

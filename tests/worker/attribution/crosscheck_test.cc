@@ -1,4 +1,4 @@
-// Cross-check of EAP-IG scores against bench/attribution/eap_ig_ref.py, a straightforward
+// Cross-check of EAP-IG (inputs and activations) scores against bench/attribution/eap_ig_ref.py, a straightforward
 // PyTorch implementation written from the spec (own forward with per-destination tensors and
 // retain_grad, one forward + backward and one einsum per destination per step). Skipped when no
 // python3 can import torch.
@@ -37,12 +37,18 @@ TEST(CrossCheck, EapIgScoresMatchStraightforwardPyTorch) {
   ld_variant.ig_endpoint = IgEndpoint::kLeft;
   ld_variant.weighting = ScoreWeighting::kPaperBatchMean;
   ld_variant.ig_steps = 4;
-  // Two runs keep the suite fast (each starts a python3 + torch, ~5 s): NeoX with the defaults
-  // and GPT-2 with every non-default option at once.
+  AttributionOptions activations;
+  activations.method = Method::kEapIgActivations;
+  activations.ig_steps = 3;
+  // Three runs keep the suite fast (each starts a python3 + torch, ~4 s): NeoX with the defaults,
+  // GPT-2 with every non-default option of EAP-IG at once, and EAP-IG on activations (GPT-2:
+  // sequential, so MLP l is fed by the heads of layer l; the reference really replaces each
+  // group's output, ours uses destination deltas).
   std::vector<Case> cases = {
       {model::Arch::kGptNeox, "--steps 5", kl_default},
       {model::Arch::kGpt2, "--steps 4 --metric logit_diff --endpoint left --paper-weighting",
        ld_variant},
+      {model::Arch::kGpt2, "--steps 3 --method eap_ig_activations", activations},
   };
   std::vector<TokenizedRow> rows = testing::TinyRows(5, 17);
   const std::string rows_json = (root / "rows.json").string();
