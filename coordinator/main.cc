@@ -3,6 +3,9 @@
 //     [--lease-ttl-ms N] [--heartbeat-ms N] [--retry-backoff-ms N] [--retry-backoff-max-ms N]
 //     [--ready-file PATH] [--log-level info|debug|warn] [--log-json]
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -48,5 +51,11 @@ int main(int argc, char** argv) {
   sigwait(&sigs, &sig);
   spdlog::info("signal {} received", sig);
   (*server)->Shutdown();
-  return 0;
+  std::move(server).value().reset();
+  spdlog::info("fc-coordinator stopped");
+  spdlog::shutdown();
+  // Everything is committed and closed; skip gRPC's library teardown, which can idle for
+  // seconds waiting on its internal threads.
+  std::fflush(nullptr);
+  _exit(0);
 }

@@ -225,12 +225,16 @@ void Server::Shutdown() {
     shut_down_ = true;
   }
   spdlog::info("fc-coordinator shutting down");
-  if (grpc_) grpc_->GetHealthCheckService()->SetServingStatus(false);
+  // Shutdown() (not just NOT_SERVING) also ends the health service's own pending calls, which
+  // would otherwise hold grpc::Server::Shutdown until its deadline.
+  if (grpc_ && grpc_->GetHealthCheckService()) grpc_->GetHealthCheckService()->Shutdown();
   if (io_thread_.joinable() && scheduler_) {
     boost::asio::post(io_, [this] { scheduler_->FlushWaiters(); });
   }
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  spdlog::debug("grpc server stopped");
   if (http_) http_->Stop();
+  spdlog::debug("http server stopped");
   if (io_thread_.joinable() && tick_) {
     std::promise<void> p;
     boost::asio::post(io_, [this, &p] {
