@@ -71,6 +71,12 @@ StatusOr<TrainBaseResult> TrainBase(const TrainBaseParams& p, const ProgressFn& 
     o.max_operand = p.max_operand;
     FC_ASSIGN_OR_RETURN(rows, data::GenerateTask(o, *tok));
   }
+  if (p.strip_prefix) {
+    const std::string prefix = data::kArithmeticPrefix;
+    for (auto& row : rows) {
+      if (row.clean.rfind(prefix, 0) == 0) row.clean = row.clean.substr(prefix.size());
+    }
+  }
   FC_ASSIGN_OR_RETURN(data::DatasetSplit split, data::SplitRows(rows, p.heldout_fraction, p.seed));
   FC_ASSIGN_OR_RETURN(auto train, BuildTrainExamples(*tok, split.finetune, ExampleOptions{}));
   FC_ASSIGN_OR_RETURN(auto heldout, BuildEvalExamples(*tok, split.circuit));
@@ -118,7 +124,7 @@ StatusOr<TrainBaseResult> TrainBase(const TrainBaseParams& p, const ProgressFn& 
   r.tokens_per_step = p.batch_size * tokens / static_cast<int64_t>(train.size());
   nlohmann::json meta = {{"arch", p.arch}, {"layers", p.layers}, {"heads", p.heads}, {"d_model", p.d_model},
                          {"steps", r.steps}, {"batch_size", p.batch_size}, {"lr", p.lr}, {"seed", p.seed},
-                         {"max_operand", p.max_operand}, {"train_rows", train.size()},
+                         {"max_operand", p.max_operand}, {"strip_prefix", p.strip_prefix}, {"train_rows", train.size()},
                          {"heldout_rows", heldout.size()}, {"final_loss", r.final_loss},
                          {"heldout_accuracy", r.heldout_accuracy}, {"parameters", r.parameters},
                          {"seconds", r.seconds}};

@@ -33,6 +33,10 @@ struct TrainBaseParams {
   int64_t max_operand = 100;
   int64_t generated_rows = 5000;
   double heldout_fraction = 0.1;
+  // Drops the constant instruction prefix (data::kArithmeticPrefix) from every prompt: ~9x fewer
+  // tokens per row for char-level models, at the price of a base model that has never seen
+  // the prefixed prompts the fine-tuning data uses.
+  bool strip_prefix = false;
   // Optimisation.
   int64_t steps = 300;
   int64_t batch_size = 32;
