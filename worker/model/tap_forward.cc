@@ -103,9 +103,10 @@ torch::Tensor TapForward::Retain(int64_t layer, DestKind kind, torch::Tensor t) 
   if (!taps_->retain_inputs) return t;
   if (torch::GradMode::is_enabled()) {
     if (t.requires_grad()) {
-      // A distinct autograd node, so its grad is the gradient through this destination only
-      // (the residual stream itself flows on from `resid`).
-      t = t.clone();
+      // A distinct autograd node (a zero-copy view), consumed by this destination alone, so its
+      // grad is the gradient through this destination only (the residual stream flows on from
+      // `resid`). No copy: per-head inputs stay expanded views of the residual.
+      t = t.view_as(t);
       t.retain_grad();
     } else {
       t = t.detach().clone().requires_grad_(true);
