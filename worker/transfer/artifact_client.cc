@@ -1,8 +1,10 @@
 #include "worker/transfer/artifact_client.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -144,7 +146,8 @@ StatusOr<UploadResult> ArtifactClient::Upload(const std::string& path, const std
   const std::string text = SerializeManifest(manifest);
   const std::string sha = artifacts::Sha256Hex(text);
   if (!cache_->blobs().Has(sha)) {
-    const std::string tmp = fmt::format("{}/tmp/{}.manifest", cache_->dir(), sha);
+    static std::atomic<uint64_t> counter{0};  // concurrent uploads of one tree must not share it
+    const std::string tmp = fmt::format("{}/tmp/{}.{}.{}.manifest", cache_->dir(), sha, getpid(), counter++);
     {
       std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
       f << text;

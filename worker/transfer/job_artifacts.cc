@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -49,15 +50,20 @@ StatusOr<std::vector<agent::ArtifactRef>> UploadOutputs(ArtifactClient& client,
                                                         const std::vector<agent::ArtifactRef>& outputs,
                                                         const std::string& output_dir, const CancelFn& cancelled) {
   std::vector<agent::ArtifactRef> out = outputs;
+  std::map<std::string, UploadResult> done;  // outputs often alias ("last" = "checkpoint-N")
   for (agent::ArtifactRef& a : out) {
     std::string path = PathInside(a.uri, output_dir);
     if (path.empty()) continue;
-    auto up = client.Upload(path, a.kind.empty() ? "file" : a.kind, cancelled);
+    auto it = done.find(path);
+    StatusOr<UploadResult> up = it != done.end()
+                                    ? StatusOr<UploadResult>(it->second)
+                                    : client.Upload(path, a.kind.empty() ? "file" : a.kind, cancelled);
     if (up.status().code() == StatusCode::kUnimplemented) {
       spdlog::warn("coordinator has no artifact service; reporting outputs as local paths");
       return outputs;
     }
     if (!up.ok()) return up.status().WithContext(fmt::format("output '{}' ({})", a.name, path));
+    done.emplace(path, *up);
     a.sha256 = up->sha256;
     a.size = up->size;
     a.uri = up->is_tree ? FormatBlobUri(up->sha256) : FormatBlobUri(up->sha256, fs::path(path).filename().string());

@@ -134,8 +134,9 @@ void LocalCache::Adopt(const std::string& path, const std::string& sha) {
   const std::string tmp = fmt::format("{}/tmp/{}.{}.adopt", dir_, sha, UniqueSuffix());
   std::error_code ec;
   fs::create_directories(dir, ec);
+  // No chmod: the link shares the output's inode, and a caller may still own that file. A
+  // later in-place write to it is caught by verify_on_use like any other cache corruption.
   if (ec || ::link(path.c_str(), tmp.c_str()) != 0) return;  // e.g. another file system: skip
-  ::chmod(tmp.c_str(), 0444);
   if (::rename(tmp.c_str(), blobs_->BlobPath(sha).c_str()) != 0) ::unlink(tmp.c_str());
 }
 

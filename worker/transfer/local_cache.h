@@ -41,8 +41,8 @@ class LocalCache {
   // OK when trees/<sha> holds exactly the manifest's files with their hashes; DATA_LOSS naming
   // the first difference otherwise.
   Status VerifyTree(const std::string& sha, const TreeManifest& manifest) const;
-  // Adds a finished job output to blobs/ by hard link (no copy), so a later job on this worker
-  // needs no download. Best effort: a failure only costs that download.
+  // Adds an uploaded output to blobs/ by hard link (no copy, mode unchanged), so a later job on
+  // this worker needs no download. Best effort: a failure only costs that download.
   void Adopt(const std::string& path, const std::string& sha);
 
  private:

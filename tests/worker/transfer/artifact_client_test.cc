@@ -315,7 +315,8 @@ TEST_F(ArtifactClientTest, UploadOutputsTouchesOnlyPathsInsideTheOutputDir) {
   std::vector<agent::ArtifactRef> outs = {{"model", "", 0, "model", dir_.file("job/out/model")},
                                           {"rows", "", 0, "dataset", "rows.jsonl"},  // relative to out
                                           {"ext", "", 0, "file", dir_.file("elsewhere/x")},
-                                          {"sneaky", "", 0, "file", dir_.file("job/out/../../elsewhere/x")}};
+                                          {"sneaky", "", 0, "file", dir_.file("job/out/../../elsewhere/x")},
+                                          {"last", "", 0, "model", dir_.file("job/out/model")}};  // an alias
   auto client = Client();
   auto reported = UploadOutputs(*client, outs, dir_.file("job/out"), {});
   ASSERT_TRUE(reported.ok()) << reported.status().ToString();
@@ -325,6 +326,8 @@ TEST_F(ArtifactClientTest, UploadOutputsTouchesOnlyPathsInsideTheOutputDir) {
   EXPECT_EQ((*reported)[1].sha256, Sha256Hex("{}\n"));
   EXPECT_EQ((*reported)[2].uri, dir_.file("elsewhere/x"));
   EXPECT_EQ((*reported)[3].uri, outs[3].uri);
+  EXPECT_EQ((*reported)[4].uri, (*reported)[0].uri);
+  EXPECT_EQ((*reported)[4].sha256, (*reported)[0].sha256);
 
   // And a downstream job gets local paths for the blob uris, plain paths untouched.
   std::map<std::string, agent::DependencyOutput> inputs;
