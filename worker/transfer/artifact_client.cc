@@ -88,6 +88,12 @@ Status ArtifactClient::Backoff(int attempt, const CancelFn& cancelled) const {
 StatusOr<PutResult> ArtifactClient::PutWithRetry(const std::string& path, const std::string& sha, int64_t size,
                                                  const std::string& kind, const CancelFn& cancelled) {
   Status last;
+  // Another worker uploading the same blob (ABORTED) is waited for, not counted as a failure,
+  // for as long as its transfer may take at the minimum rate.
+  const auto wait_for_others_until =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(options_.grpc.base_timeout_ms +
+                                size / std::max<int64_t>(options_.grpc.min_bytes_per_sec, 1) * 1000);
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     if (IsCancelled(cancelled)) return CancelledError("upload of '{}' cancelled", path);
     auto st = transport_->Stat(sha);
@@ -106,6 +112,11 @@ StatusOr<PutResult> ArtifactClient::PutWithRetry(const std::string& path, const 
       last = st.status();
     }
     if (IsCancelled(cancelled)) return CancelledError("upload of '{}' cancelled", path);
+    if (last.code() == StatusCode::kAborted && std::chrono::steady_clock::now() < wait_for_others_until) {
+      --attempt;
+      FC_RETURN_IF_ERROR(Backoff(options_.max_attempts, cancelled));
+      continue;
+    }
     if (!Retryable(last.code()) || attempt == options_.max_attempts) break;
     spdlog::warn("upload of '{}' ({}) attempt {} failed: {}; retrying", path, sha, attempt, last.ToString());
     FC_RETURN_IF_ERROR(Backoff(attempt, cancelled));

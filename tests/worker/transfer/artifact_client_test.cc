@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "coordinator/artifacts/artifact_service.h"
 #include "coordinator/artifacts/sha256_hasher.h"
@@ -179,6 +180,34 @@ TEST_F(ArtifactClientTest, AnUploadInterruptedAfterKChunksResumesFromThePartialO
   auto up = client->Upload(dir_.file("big.bin"), "file");
   ASSERT_TRUE(up.ok()) << up.status().ToString();
   EXPECT_EQ(up->bytes_sent, static_cast<int64_t>(data.size()) - 3 * kChunk);
+  EXPECT_EQ(ReadFile(store_->BlobPath(sha)), data);
+}
+
+TEST_F(ArtifactClientTest, AnUploadWaitsForAnotherWorkersUploadOfTheSameBlob) {
+  const std::string data = RandomBytes(4 * kChunk, 21);
+  const std::string sha = Sha256Hex(data);
+  WriteFile(dir_.file("same.bin"), data);
+  auto stub = pb::ArtifactService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::PutBlobReply reply;
+  auto w = stub->PutBlob(&ctx, &reply);
+  pb::PutBlobRequest m;
+  m.set_sha256(sha);
+  m.set_total_size(static_cast<int64_t>(data.size()));
+  m.set_data(data.substr(0, kChunk));
+  ASSERT_TRUE(w->Write(m));  // the other worker holds the upload...
+  StatusOr<UploadResult> up = InternalError("not run");
+  auto client = Client();
+  std::thread t([&] { up = client->Upload(dir_.file("same.bin"), "file"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // longer than 4 plain retries here
+  m.clear_sha256();
+  m.set_data(data.substr(kChunk));
+  ASSERT_TRUE(w->Write(m));  // ...and finishes it
+  w->WritesDone();
+  ASSERT_TRUE(w->Finish().ok());
+  t.join();
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->bytes_sent, 0);
   EXPECT_EQ(ReadFile(store_->BlobPath(sha)), data);
 }
 
