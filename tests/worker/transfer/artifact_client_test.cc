@@ -224,6 +224,27 @@ TEST_F(ArtifactClientTest, AnInterruptedDownloadResumesFromTheCachesPartialFile)
   EXPECT_EQ(ReadFile(client->cache().blobs().BlobPath(info->sha256)), data);
 }
 
+TEST_F(ArtifactClientTest, ACancelledDownloadStopsAndTheNextAttemptResumesIt) {
+  const int64_t kServerChunk = 1 << 20;  // GetBlob streams 1 MiB chunks
+  const std::string data = RandomBytes(4 * kServerChunk + 5, 22);
+  WriteFile(dir_.file("c.bin"), data);
+  auto info = store_->PutFile(dir_.file("c.bin"));
+  ASSERT_TRUE(info.ok());
+  auto client = Client();
+  // Cancelled once two chunks have arrived (polled between chunks).
+  auto cancel = [&] { return client->bytes_received() >= 2 * kServerChunk; };
+  Status s = client->FetchBlob(info->sha256, cancel);
+  EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.ToString();
+  EXPECT_FALSE(client->cache().blobs().Has(info->sha256));
+  const int64_t kept = client->cache().blobs().Stat(info->sha256)->partial_bytes;
+  EXPECT_EQ(kept, 2 * kServerChunk);
+  EXPECT_LT(kept, static_cast<int64_t>(data.size()));
+  const int64_t before = client->bytes_received();
+  ASSERT_TRUE(client->FetchBlob(info->sha256).ok());
+  EXPECT_EQ(client->bytes_received() - before, static_cast<int64_t>(data.size()) - kept);
+  EXPECT_EQ(ReadFile(client->cache().blobs().BlobPath(info->sha256)), data);
+}
+
 TEST_F(ArtifactClientTest, ACorruptPartialDownloadIsDetectedAndRestartedFromZero) {
   const std::string data = RandomBytes(3 * kChunk, 6);
   WriteFile(dir_.file("x.bin"), data);
