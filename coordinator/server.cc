@@ -146,7 +146,11 @@ Status Server::Init(const Config& config) {
   experiment_service_ = std::make_unique<rpc::ExperimentService>(ctx);
   worker_service_ = std::make_unique<rpc::WorkerService>(ctx);
   admin_service_ = std::make_unique<rpc::AdminService>(ctx);
-  if (blob_store_) artifact_service_ = std::make_unique<artifacts::ArtifactService>(blob_store_.get());
+  if (blob_store_) {
+    artifacts::ArtifactServiceOptions ao;
+    ao.metrics = &metrics_;
+    artifact_service_ = std::make_unique<artifacts::ArtifactService>(blob_store_.get(), ao);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -60,6 +60,7 @@ class ArtifactService::PutReactor final : public grpc::ServerReadReactor<pb::Put
       start_offset_ = writer_->written();
     }
     Status s = writer_->Append(req_.data().data(), req_.data().size());
+    svc_->CountIn(s.ok() ? req_.data().size() : 0);
     if (!s.ok()) {
       FinishWith(s.WithContext("PutBlob"));
       return;
@@ -73,6 +74,8 @@ class ArtifactService::PutReactor final : public grpc::ServerReadReactor<pb::Put
     reply_->set_sha256(sha_);
     reply_->set_size(writer_->total_size());
     reply_->set_bytes_received(writer_->written() - start_offset_);
+    if (s.ok()) svc_->CountStored();
+    if (s.code() == StatusCode::kDataLoss) svc_->CountDataLoss();
     if (s.ok()) {
       spdlog::info("artifact stored sha={} size={} received={} resumed_from={}", sha_, writer_->total_size(),
                    writer_->written() - start_offset_, start_offset_);
@@ -123,6 +126,7 @@ class ArtifactService::GetReactor final : public grpc::ServerWriteReactor<pb::Ge
   void Open() {
     auto r = svc_->store_->OpenReader(sha_, offset_);
     if (!r.ok()) {
+      if (r.status().code() == StatusCode::kDataLoss) svc_->CountDataLoss();
       Finish(ToGrpc(r.status().WithContext("GetBlob")));
       return;
     }
@@ -138,10 +142,12 @@ class ArtifactService::GetReactor final : public grpc::ServerWriteReactor<pb::Ge
     chunk_.set_total_size(reader_->size());
     Status s = reader_->Next(kMaxChunkBytes, chunk_.mutable_data());
     if (!s.ok()) {
+      if (s.code() == StatusCode::kDataLoss) svc_->CountDataLoss();
       spdlog::error("artifact read sha={} failed: {}", sha_, s.ToString());
       Finish(ToGrpc(s.WithContext("GetBlob")));
       return;
     }
+    svc_->CountOut(chunk_.data().size());
     StartWrite(&chunk_);
   }
 
@@ -153,7 +159,16 @@ class ArtifactService::GetReactor final : public grpc::ServerWriteReactor<pb::Ge
 };
 
 ArtifactService::ArtifactService(BlobStore* store, ArtifactServiceOptions options)
-    : store_(store), pool_(options.io_threads) {}
+    : store_(store), pool_(options.io_threads) {
+  if (coord::metrics::Registry* m = options.metrics) {
+    const char* bytes_help = "Artifact data bytes received (in) and served (out)";
+    bytes_in_ = m->GetCounter("fc_artifact_bytes_total", bytes_help, {{"direction", "in"}});
+    bytes_out_ = m->GetCounter("fc_artifact_bytes_total", bytes_help, {{"direction", "out"}});
+    stored_ = m->GetCounter("fc_artifact_blobs_stored_total", "Blobs verified and stored by uploads");
+    data_loss_ = m->GetCounter("fc_artifact_data_loss_total",
+                               "Uploads or reads whose content did not hash to its address");
+  }
+}
 
 ArtifactService::~ArtifactService() = default;
 

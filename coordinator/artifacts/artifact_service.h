@@ -18,6 +18,7 @@
 
 #include "coordinator/artifacts/blob_pool.h"
 #include "coordinator/artifacts/blob_store.h"
+#include "coordinator/metrics/registry.h"
 #include "fc/v1/artifacts.grpc.pb.h"
 
 namespace fc::artifacts {
@@ -27,6 +28,9 @@ inline constexpr int64_t kMaxChunkBytes = 1 << 20;
 
 struct ArtifactServiceOptions {
   int io_threads = 2;
+  // Optional: fc_artifact_bytes_total{direction="in"|"out"}, fc_artifact_blobs_stored_total,
+  // fc_artifact_data_loss_total (uploads or reads whose content did not match the address).
+  coord::metrics::Registry* metrics = nullptr;
 };
 
 class ArtifactService final : public ::fc::v1::ArtifactService::CallbackService {
@@ -45,7 +49,16 @@ class ArtifactService final : public ::fc::v1::ArtifactService::CallbackService 
   class PutReactor;
   class GetReactor;
 
+  void CountIn(size_t n) { if (bytes_in_) bytes_in_->Inc(n); }
+  void CountOut(size_t n) { if (bytes_out_) bytes_out_->Inc(n); }
+  void CountStored() { if (stored_) stored_->Inc(); }
+  void CountDataLoss() { if (data_loss_) data_loss_->Inc(); }
+
   BlobStore* store_;
+  coord::metrics::Counter* bytes_in_ = nullptr;
+  coord::metrics::Counter* bytes_out_ = nullptr;
+  coord::metrics::Counter* stored_ = nullptr;
+  coord::metrics::Counter* data_loss_ = nullptr;
   BlobPool pool_;
 };
 

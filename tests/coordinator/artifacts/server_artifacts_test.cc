@@ -2,6 +2,8 @@
 // serves none without it (workers then report plain paths).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "coordinator/artifacts/blob_store.h"
 #include "coordinator/server.h"
 #include "tests/coordinator/artifacts/test_files.h"
@@ -10,6 +12,7 @@
 namespace fc::artifacts {
 namespace {
 
+namespace fs = std::filesystem;
 using testing::RandomBytes;
 using testing::ReadFile;
 using testing::TempDir;
@@ -47,6 +50,13 @@ TEST(ServerArtifactsTest, TheCoordinatorStoresAndServesBlobsUnderItsArtifactsDir
   auto path = (*b)->MaterializeTree(up->sha256);
   ASSERT_TRUE(path.ok()) << path.status().ToString();
   EXPECT_EQ(ReadFile(*path + "/weights.bin"), ReadFile(dir.file("out/model/weights.bin")));
+  // Served on /metrics: every byte in once (three blobs), out once (b downloaded all three).
+  const std::string metrics = server->metrics().Render();
+  const int64_t total = 1500000 + 2 + static_cast<int64_t>(fs::file_size((*store)->BlobPath(up->sha256)));
+  EXPECT_NE(metrics.find(fmt::format("fc_artifact_bytes_total{{direction=\"in\"}} {}", total)), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(fmt::format("fc_artifact_bytes_total{{direction=\"out\"}} {}", total)), std::string::npos);
+  EXPECT_NE(metrics.find("fc_artifact_blobs_stored_total 3"), std::string::npos);
   server->Shutdown();
 }
 
