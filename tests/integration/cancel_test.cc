@@ -34,8 +34,9 @@ TEST_F(ClusterTest, CancelStopsARunningJobWithinOneHeartbeat) {
   }, 5s));
   double stopped_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(result["status"], "CANCELLED");
-  // One heartbeat (300 ms) plus polling and process scheduling slack on a loaded 2-core box.
-  EXPECT_LT(stopped_s, 0.3 + 1.2);
+  // One heartbeat (300 ms) plus an fcctl process start, polling and scheduling slack on a loaded
+  // 2-core box (typically ~0.4 s here; the fake-coordinator unit test bounds it tighter).
+  EXPECT_LT(stopped_s, 0.3 + 2.2) << "stopped after " << stopped_s << " s";
   ASSERT_TRUE(WaitJobState(id, "long", v1::CANCELLED, 5s));
   // The worker is free again and alive.
   EXPECT_TRUE(cluster_->worker("w1").running());
