@@ -229,6 +229,7 @@ StatusOr<FinetuneResult> Finetune(model::CausalLM& model, const std::vector<Trai
     });
     if (!path.ok()) return path.status();
     result.checkpoints.push_back(*path);
+    if (p.on_checkpoint) p.on_checkpoint(*path, step);
     return Status::OK();
   };
 

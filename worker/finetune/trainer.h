@@ -69,6 +69,9 @@ struct FinetuneParams {
   std::string base_model;      // recorded in checkpoint.json and adapter_config.json
   std::string tokenizer_json;  // copied into full fine-tuning checkpoints when set
   int64_t eval_batch_size = 64;
+  // Called with the final folder right after each checkpoint is on disk (rename + fsync done),
+  // so a job can report it without scanning output_dir.
+  std::function<void(const std::string& checkpoint_dir, int64_t step)> on_checkpoint;
 };
 
 struct FinetuneResult {

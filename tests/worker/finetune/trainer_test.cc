@@ -104,9 +104,15 @@ TEST(Finetune, EveryCheckpointHasLineageBackToBase) {
   p.checkpoint_every = 3;
   TempDir dir;
   p.output_dir = dir.path();
+  std::vector<int64_t> announced;
+  p.on_checkpoint = [&](const std::string& path, int64_t step) {
+    EXPECT_TRUE(fs::exists(path + "/" + kCheckpointInfoFile)) << path;  // complete when announced
+    announced.push_back(step);
+  };
   auto m = Base();
   auto r = Finetune(*m, task.train, task.heldout, p);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(announced, (std::vector<int64_t>{0, 3, 6, 7}));
   Checkpointer ck(dir.path(), 0);
   auto all = ck.List();
   ASSERT_TRUE(all.ok());
