@@ -68,8 +68,7 @@ StatusOr<Activation> ParseActivation(const json& j, const std::string& key,
 }
 
 const char* ActivationName(const ModelConfig& c) {
-  if (c.activation == Activation::kGeluErf) return "gelu";
-  return c.arch == Arch::kGpt2 ? "gelu_new" : "gelu_new";
+  return c.activation == Activation::kGeluErf ? "gelu" : "gelu_new";
 }
 
 StatusOr<ModelConfig> ParseGptNeox(const json& j, const std::string& source) {
@@ -81,7 +80,12 @@ StatusOr<ModelConfig> ParseGptNeox(const json& j, const std::string& source) {
   FC_ASSIGN_OR_RETURN(c.d_mlp, GetInt(j, "intermediate_size", source));
   FC_ASSIGN_OR_RETURN(c.vocab_size, GetInt(j, "vocab_size", source));
   FC_ASSIGN_OR_RETURN(c.max_positions, GetInt(j, "max_position_embeddings", source));
-  FC_ASSIGN_OR_RETURN(c.rotary_pct, GetDouble(j, "rotary_pct", source));
+  if (!j.contains("rotary_pct") && j.contains("partial_rotary_factor")) {
+    // Newer transformers name it partial_rotary_factor.
+    FC_ASSIGN_OR_RETURN(c.rotary_pct, GetDouble(j, "partial_rotary_factor", source));
+  } else {
+    FC_ASSIGN_OR_RETURN(c.rotary_pct, GetDouble(j, "rotary_pct", source));
+  }
   if (j.contains("rotary_emb_base") && !j["rotary_emb_base"].is_null()) {
     FC_ASSIGN_OR_RETURN(c.rotary_base, GetDouble(j, "rotary_emb_base", source));
   } else if (j.contains("rope_theta") && !j["rope_theta"].is_null()) {

@@ -92,8 +92,13 @@ Status ParseHeader(const std::string& path, const char* text, size_t len, uint64
       if (!d.is_number_integer() || d.get<int64_t>() < 0) {
         return DataLossError("{}: tensor '{}': bad shape {}", path, name, v["shape"].dump());
       }
-      info.shape.push_back(d.get<int64_t>());
-      numel *= static_cast<uint64_t>(d.get<int64_t>());
+      const uint64_t dim = static_cast<uint64_t>(d.get<int64_t>());
+      if (dim != 0 && numel > (uint64_t{1} << 62) / dim) {
+        return DataLossError("{}: tensor '{}': shape {} is too large", path, name,
+                             v["shape"].dump());
+      }
+      info.shape.push_back(static_cast<int64_t>(dim));
+      numel *= dim;
     }
     const json& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
@@ -297,8 +302,12 @@ StatusOr<std::unique_ptr<SafetensorsCheckpoint>> SafetensorsCheckpoint::Open(
     return ck;
   }
   if (!fs::exists(single_path)) {
-    return NotFoundError("{}: neither model.safetensors nor model.safetensors.index.json found",
-                         dir);
+    const bool has_bin = fs::exists(fs::path(dir) / "pytorch_model.bin");
+    return NotFoundError("{}: neither model.safetensors nor model.safetensors.index.json found{}",
+                         dir,
+                         has_bin ? " (pytorch_model.bin is not supported: convert it to "
+                                   "safetensors)"
+                                 : "");
   }
   ck->description_ = single_path.string();
   FC_ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(single_path.string()));

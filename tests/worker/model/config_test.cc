@@ -44,15 +44,18 @@ TEST(ModelConfig, ParsesPythia14b) {
   EXPECT_EQ(c->n_backward(), 1177);
 }
 
-TEST(ModelConfig, NewerNeoxFieldsRopeThetaAndNullRopeScalingAreAccepted) {
+TEST(ModelConfig, NewerNeoxFieldsRopeThetaPartialRotaryAndNullRopeScalingAreAccepted) {
   json j = Pythia14bJson();
   j.erase("rotary_emb_base");
   j["rope_theta"] = 500.0;
   j["rope_scaling"] = nullptr;
   j["attention_bias"] = true;
+  j.erase("rotary_pct");
+  j["partial_rotary_factor"] = 0.5;
   auto c = ParseModelConfig(j, "config.json");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_DOUBLE_EQ(c->rotary_base, 500.0);
+  EXPECT_EQ(c->rotary_dim(), 64);
 }
 
 TEST(ModelConfig, ParsesGpt2SmallWithNullInnerAndNctx) {

@@ -119,6 +119,9 @@ TEST(Safetensors, BadFilesFailWithDataLossNamingFileAndTensor) {
       {"unknown dtype", R"({"w":{"dtype":"F8","shape":[2],"data_offsets":[0,2]}})", f32x2, -1,
        "tensor 'w': unsupported dtype 'F8'"},
       {"missing fields", R"({"w":{"dtype":"F32"}})", "", -1, "tensor 'w': entry needs"},
+      {"huge shape",
+       R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", f32x2,
+       -1, "tensor 'w': shape [4611686018427387904,4] is too large"},
   };
   for (const auto& c : cases) {
     const std::string path = dir / "bad.safetensors";
