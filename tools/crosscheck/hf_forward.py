@@ -8,6 +8,7 @@ conventions, and writes logits.f32 (raw little-endian float32, [B, P, V] row-maj
 same directory. Needs only python3 and torch (Debian python3-torch); no transformers.
 
 usage: hf_forward.py MODEL_DIR [MODEL_DIR ...]
+Exit status 77 when torch cannot be imported.
 """
 import array
 import json
@@ -15,7 +16,10 @@ import math
 import struct
 import sys
 
-import torch
+try:
+    import torch
+except ImportError:  # the C++ test then tries the next python or skips
+    sys.exit(77)
 
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
           "F64": torch.float64, "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
