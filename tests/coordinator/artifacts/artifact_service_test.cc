@@ -26,7 +26,9 @@ class ArtifactServiceTest : public ::testing::Test {
     auto s = BlobStore::Open(dir_.file("store"), o);
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
-    service_ = std::make_unique<ArtifactService>(store_.get());
+    ArtifactServiceOptions so;
+    so.metrics = &metrics_;
+    service_ = std::make_unique<ArtifactService>(store_.get(), so);
     grpc::ServerBuilder b;
     int port = 0;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -99,6 +101,7 @@ class ArtifactServiceTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  coord::metrics::Registry metrics_;
   std::unique_ptr<BlobStore> store_;
   std::unique_ptr<ArtifactService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -251,6 +254,7 @@ TEST_F(ArtifactServiceTest, ACorruptBlobOnDiskEndsGetWithDataLossAndIsNeverServe
   auto r = Get(sha, 0, &got);
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
   EXPECT_LT(got.size(), data.size());  // the last chunk is withheld
+  EXPECT_NE(metrics_.Render().find("fc_artifact_data_loss_total 1"), std::string::npos) << metrics_.Render();
   EXPECT_FALSE(Stat(sha).exists());
   EXPECT_EQ(Get(sha, 0, &got).status().code(), StatusCode::kNotFound);
   // A fresh upload of the good content repairs it.
