@@ -213,7 +213,8 @@ Status Server::Init(const Config& config) {
 void Server::ArmTick() {
   tick_->expires_after(std::chrono::milliseconds(config_.tick_ms));
   tick_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+    // cancel() cannot stop a wait that already completed, so shutdown also sets the flag.
+    if (ec || ticking_stopped_) return;
     scheduler_->OnTimer();
     ArmTick();
   });
@@ -242,6 +243,7 @@ void Server::Shutdown() {
   if (io_thread_.joinable() && tick_) {
     std::promise<void> p;
     boost::asio::post(io_, [this, &p] {
+      ticking_stopped_ = true;
       tick_->cancel();
       scheduler_->FlushWaiters();
       p.set_value();

@@ -96,6 +96,7 @@ class Server {
   boost::asio::io_context io_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<boost::asio::steady_timer> tick_;
+  bool ticking_stopped_ = false;  // io thread only
   std::thread io_thread_;
   SystemClock clock_;
   std::unique_ptr<store::Store> store_;
