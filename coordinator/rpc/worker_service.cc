@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* WorkerService::ReportProgress(grpc::CallbackServerCont
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Call call(ctx_.metrics, "ReportProgress", reactor);
   post(*ctx_.io, [this, req, reply, call] {
-    ctx_.scheduler->ReportProgress(FromProto(req->fence()), req->progress(), req->message(),
+    ctx_.scheduler->ReportProgress(FromProto(req->fence()), req->progress(), req->message(), req->metrics_json(),
                                    [reply, call](StatusOr<bool> r) {
                                      if (r.ok()) reply->set_cancel(*r);
                                      call.Finish(ToGrpc(r.status()));

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/dag/sha256.h"
+#include "coordinator/tracking/fanout.h"
 
 namespace fc::coord {
 namespace {
@@ -85,6 +86,7 @@ void Scheduler::Recover(store::Snapshot snap) {
       if (it->second->row.state != JobState::kSucceeded) j->unfinished_deps++;
     }
   }
+  RecoverTracking(snap.checkpoints);
   for (WorkerRow& w : snap.workers) {
     auto worker = std::make_unique<Worker>();
     worker->row = std::move(w);
@@ -96,7 +98,7 @@ void Scheduler::Recover(store::Snapshot snap) {
     Job& j = *jp;
     if (j.row.state == JobState::kReady) {
       MakeReady(j, std::max<int64_t>(0, j.row.not_before_ms - wall));
-    } else if (j.row.state == JobState::kLeased || j.row.state == JobState::kRunning) {
+    } else if ((j.row.state == JobState::kLeased || j.row.state == JobState::kRunning) && !IsReextract(j)) {
       j.lease_deadline = now + config_.lease_ttl_ms;  // fresh TTL for every recovered lease
       leases_.insert({j.lease_deadline, &j});
       auto w = workers_.find(j.row.worker_id);
@@ -228,8 +230,14 @@ void Scheduler::ReleaseHold(Job& j) {
 }
 
 void Scheduler::OnSucceeded(Job& j, store::WriteBatch& b) {
+  OnJobDone(j, b);
   for (Job* d : j.dependents) {
-    if (--d->unfinished_deps == 0 && d->row.state == JobState::kPending) {
+    --d->unfinished_deps;
+    if (IsReextract(*d)) {  // runs in the coordinator, before its finetune job ends
+      OnReextractDepSucceeded(*d, b);
+      continue;
+    }
+    if (d->unfinished_deps == 0 && d->row.state == JobState::kPending) {
       int32_t a = d->row.attempt;
       int64_t e = d->row.lease_epoch;
       Transition(*d, JobEvent::kDepsSucceeded, b, "dependencies succeeded");
@@ -246,6 +254,10 @@ void Scheduler::CancelDownstream(Job& root, store::WriteBatch& b) {
   while (!todo.empty()) {
     Job* d = todo.front();
     todo.pop_front();
+    if (IsReextract(*d) && d->row.state == JobState::kRunning) {
+      FailReextract(*d, why, b);
+      continue;
+    }
     if (d->row.state != JobState::kPending) continue;
     int32_t a = d->row.attempt;
     int64_t e = d->row.lease_epoch;
@@ -428,6 +440,7 @@ void Scheduler::CancelJob(const std::string& id, const std::string& reason, Repl
   Transition(j, JobEvent::kCancel, b, j.row.error);
   EmitJobUpdate(j, a, e, b);
   CancelDownstream(j, b);
+  OnJobDone(j, b);
   spdlog::info("job={} cancelled held={}", id, held);
   Job* jp = &j;
   CommitAndReply(std::move(b), [jp, reply](const Status& s) {
@@ -489,6 +502,11 @@ void Scheduler::RetryJob(const std::string& id, Reply<JobRow> reply) {
     x.row.worker_id.clear();
     x.cancel_notify = false;
     Transition(x, JobEvent::kRetry, b, "retry requested");
+    if (IsReextract(x)) {  // never leased: starts again in the coordinator
+      EmitJobUpdate(x, a, e, b);
+      OnReextractDepSucceeded(x, b);
+      return;
+    }
     x.unfinished_deps = 0;
     for (Job* d : x.deps) x.unfinished_deps += d->row.state != JobState::kSucceeded;
     if (x.unfinished_deps == 0) {
@@ -586,6 +604,7 @@ void Scheduler::RegisterWorker(RegisterRequest req, Reply<RegisterResult> reply)
 }
 
 bool Scheduler::Matches(const Worker& w, const Job& j) const {
+  if (IsReextract(j)) return false;  // run by the coordinator itself
   if (!w.row.kinds.empty() &&
       std::find(w.row.kinds.begin(), w.row.kinds.end(), j.row.kind) == w.row.kinds.end()) {
     return false;
@@ -631,6 +650,7 @@ std::vector<Lease> Scheduler::LeaseTo(Worker& w, int32_t n, store::WriteBatch& b
     l.fence = {j.row.id, j.row.attempt, j.row.lease_epoch};
     l.lease_ttl_ms = static_cast<int32_t>(config_.lease_ttl_ms);
     for (Job* d : j.deps) l.inputs[d->row.name] = {d->row.outputs, d->row.result_json};
+    PrepareLease(j, &l);
     out.push_back(std::move(l));
   }
   return out;
@@ -767,7 +787,7 @@ void Scheduler::ReportStarted(const Fence& fence, StatusReply reply) {
 }
 
 void Scheduler::ReportProgress(const Fence& fence, double progress, const std::string& message,
-                               Reply<bool> reply) {
+                               const std::string& metrics_json, Reply<bool> reply) {
   auto it = jobs_.find(fence.job_id);
   if (it != jobs_.end() && it->second->row.state == JobState::kCancelled &&
       it->second->row.attempt == fence.attempt && it->second->row.lease_epoch == fence.lease_epoch) {
@@ -790,10 +810,24 @@ void Scheduler::ReportProgress(const Fence& fence, double progress, const std::s
   }
   AddEvent(b, j.row.experiment_id, j.row.id, "progress", j.row.state, message, progress);
   EmitJobUpdate(j, a, e, b);
+  if (!metrics_json.empty()) {
+    // Step metrics and checkpoints ride on progress; a malformed one is logged, never fatal.
+    nlohmann::json m = nlohmann::json::parse(metrics_json, nullptr, false);
+    for (tracking::MetricRow& r : tracking::ParseStepMetrics(m, j.row.id)) b.tracking.metrics.push_back(std::move(r));
+    if (j.row.kind == tracking::kFinetuneKind) {
+      auto c = tracking::ParseCheckpointReport(m, j.row, clock_->WallMs());
+      if (!c.ok()) {
+        spdlog::warn("{}", c.status().message());
+      } else if (c->has_value()) {
+        OnCheckpoint(j, std::move(**c), b);
+      }
+    }
+  }
   CommitAndReply(std::move(b), [reply](const Status& s) {
     if (!s.ok()) return reply(s);
     reply(false);
   });
+  ServeWaiters();
 }
 
 void Scheduler::ReportComplete(const Fence& fence, std::vector<Artifact> outputs,
@@ -852,6 +886,7 @@ void Scheduler::FailHeld(Job& j, const std::string& error, bool permanent, JobEv
     EmitJobUpdate(j, a, e, b);
     spdlog::warn("job={} attempt={} failed permanently={}: {}", j.row.id, j.row.attempt, permanent, error);
     CancelDownstream(j, b);
+    OnJobDone(j, b);
     return;
   }
   int64_t delay = 0;

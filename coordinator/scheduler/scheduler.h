@@ -133,8 +133,14 @@ class Scheduler {
   StatusOr<HeartbeatResult> Heartbeat(const std::string& worker_id, const std::vector<Fence>& running);
   void ReportStarted(const Fence& fence, StatusReply reply);
   // Replies whether the job was cancelled (the worker should stop).
+  // metrics_json (optional) may carry a finetune checkpoint {"checkpoint": {...}} (recorded in
+  // the same transaction as the child discover jobs it fans out to) and step metrics.
   void ReportProgress(const Fence& fence, double progress, const std::string& message,
-                      Reply<bool> reply);
+                      const std::string& metrics_json, Reply<bool> reply);
+  void ReportProgress(const Fence& fence, double progress, const std::string& message,
+                      Reply<bool> reply) {
+    ReportProgress(fence, progress, message, "", std::move(reply));
+  }
   void ReportComplete(const Fence& fence, std::vector<Artifact> outputs, std::string result_json,
                       StatusReply reply);
   void ReportFailed(const Fence& fence, const std::string& error, bool permanent, bool cancelled,
@@ -175,6 +181,10 @@ class Scheduler {
     int64_t due_mono_ms = 0;     // backoff end (READY only)
     int64_t lease_deadline = 0;  // monotonic (LEASED/RUNNING only)
     bool cancel_notify = false;  // cancelled while held: tell the worker
+    // Stage-wise tracking (scheduler_tracking.cc): a reextract job runs in the coordinator and
+    // owns one child discover job per checkpoint.
+    Job* fanout_parent = nullptr;
+    std::vector<Job*> children;
   };
   struct Experiment {
     ExperimentRow row;
@@ -214,6 +224,19 @@ class Scheduler {
   StatusOr<Job*> FencedJob(const Fence& fence);
   void FailHeld(Job& j, const std::string& error, bool permanent, JobEvent retry_event,
                 store::WriteBatch& b, bool backoff);
+  // --- stage-wise tracking (scheduler_tracking.cc, docs/tracking.md)
+  static bool IsReextract(const Job& j);
+  Job* SiblingByRef(const Job& j, const std::string& param) const;  // the job a ref param names
+  void OnReextractDepSucceeded(Job& r, store::WriteBatch& b);
+  void StartReextract(Job& r, store::WriteBatch& b);
+  void CreateChild(Job& r, int64_t step, const std::string& checkpoint_path, store::WriteBatch& b);
+  void CreateChildrenFromOutputs(Job& r, const Job& finetune, store::WriteBatch& b);
+  void MaybeFinishReextract(Job& r, store::WriteBatch& b);
+  void FailReextract(Job& r, const std::string& why, store::WriteBatch& b);
+  void OnCheckpoint(Job& finetune, tracking::CheckpointRow c, store::WriteBatch& b);
+  void OnJobDone(Job& j, store::WriteBatch& b);  // succeeded/failed/cancelled: parents, circuits
+  void RecoverTracking(const std::vector<tracking::CheckpointRow>& checkpoints);
+  void PrepareLease(const Job& j, Lease* l) const;  // resume_from, checkpoint inputs
   ExperimentView ViewOf(const Experiment& e) const;
   WorkerView ViewOf(const Worker& w) const;
   Worker* FindWorker(const std::string& id_or_name);
@@ -238,6 +261,8 @@ class Scheduler {
   int64_t global_counts_[kNumJobStates] = {0};
   int64_t lease_expiries_ = 0;
   std::vector<double> dispatch_us_;
+  // finetune job id -> step -> reported checkpoint (resume and fan-out).
+  std::unordered_map<std::string, std::map<int64_t, tracking::CheckpointRow>> checkpoints_;
 
   metrics::Gauge* state_gauges_[kNumJobStates] = {nullptr};
   metrics::Gauge* queue_depth_ = nullptr;

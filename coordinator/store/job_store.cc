@@ -1,5 +1,7 @@
 #include "coordinator/store/job_store.h"
 
+#include "coordinator/tracking/tracking_store.h"
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -200,6 +202,7 @@ Status ApplyBatch(Connection& conn, WriteBatch& b) {
     FC_RETURN_IF_ERROR(s.Run());
     e.seq = conn.LastInsertRowid();
   }
+  FC_RETURN_IF_ERROR(tracking::ApplyTrackingWrites(conn, b.tracking));
   return Status::OK();
 }
 
@@ -277,6 +280,7 @@ StatusOr<Snapshot> LoadSnapshot(Connection& conn) {
       }
     }
     FC_ASSIGN_OR_RETURN(snap.max_event_seq, MaxEventSeq(conn));
+    FC_ASSIGN_OR_RETURN(snap.checkpoints, tracking::LoadCheckpoints(conn));
     return Status::OK();
   };
   Status s = body();

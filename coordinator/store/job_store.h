@@ -23,6 +23,7 @@ struct Snapshot {
   std::vector<WorkerRow> workers;
   int64_t max_event_seq = 0;
   int64_t max_job_seq = 0;
+  std::vector<tracking::CheckpointRow> checkpoints;  // reported checkpoints (resume, fan-out)
 };
 StatusOr<Snapshot> LoadSnapshot(Connection& conn);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "coordinator/core/types.h"
+#include "coordinator/tracking/rows.h"
 
 namespace fc::coord::store {
 
@@ -34,10 +35,11 @@ struct WriteBatch {
   std::vector<WorkerRow> workers;    // upserted by id
   std::vector<ExperimentStateUpdate> experiment_states;
   std::vector<EventRow> events;  // seq filled in by Apply
+  tracking::TrackingWrites tracking;  // checkpoints, metrics, circuits (docs/tracking.md)
 
   bool empty() const {
     return new_experiments.empty() && new_jobs.empty() && job_updates.empty() &&
-           attempts.empty() && workers.empty() && experiment_states.empty() && events.empty();
+           attempts.empty() && workers.empty() && experiment_states.empty() && events.empty() && tracking.empty();
   }
 };
 
