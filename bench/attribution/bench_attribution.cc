@@ -7,9 +7,11 @@
 //             (clean, corrupted) + one forward of m*B interpolated rows and its backward to the
 //             embeddings only (same batching as ours); also step by step (m forwards of B rows)
 //   python    bench/attribution/eap_ig_ref.py on the same saved model and rows (same method)
-// Times are medians of --repeats runs (the first, warm-up run is not counted). Peak memory is
+// Times are medians of --repeats rounds that run every variant in turn (after one warm-up round),
+// so load changes on a shared machine hit all variants alike. Peak memory is
 // the peak RSS growth during one AttributeDense call (sampled every ms), compared with the
 // float32 activation difference [B,P,n_forward,D] and memory_plan's estimate.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -50,6 +53,7 @@ int64_t RssBytes() {
 // Peak RSS growth over `fn`, sampled every millisecond by a side thread.
 template <typename Fn>
 int64_t PeakRssGrowth(Fn&& fn) {
+  malloc_trim(0);  // hand freed heap pages back, so the growth is this call's own
   const int64_t base = RssBytes();
   std::atomic<bool> done{false};
   std::atomic<int64_t> peak{base};
@@ -65,17 +69,24 @@ int64_t PeakRssGrowth(Fn&& fn) {
   return std::max<int64_t>(0, std::max(peak.load(), RssBytes()) - base);
 }
 
-template <typename Fn>
-double Median(int repeats, Fn&& fn) {
-  fn();  // warm-up
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    auto t0 = Clock::now();
-    fn();
-    t.push_back(Seconds(t0));
+// Runs every function once as warm-up, then `repeats` rounds of all of them in turn (so a
+// change of machine load hits every variant alike), and returns each one's median seconds.
+std::vector<double> InterleavedMedians(int repeats, const std::vector<std::function<void()>>& fns) {
+  for (const auto& fn : fns) fn();
+  std::vector<std::vector<double>> t(fns.size());
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t i = 0; i < fns.size(); ++i) {
+      auto t0 = Clock::now();
+      fns[i]();
+      t[i].push_back(Seconds(t0));
+    }
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  std::vector<double> medians;
+  for (auto& v : t) {
+    std::sort(v.begin(), v.end());
+    medians.push_back(v[v.size() / 2]);
+  }
+  return medians;
 }
 
 model::ModelConfig Shape(const std::string& name) {
@@ -167,16 +178,17 @@ int Run(int argc, char** argv) {
     opt.memory_budget_bytes = int64_t{16} << 30;
     torch::Tensor ours_scores;
     AttributionStats stats;
-    const double t_ours = Median(repeats, [&] {
-      ours_scores = AttributeDense(*model, batches, opt, &stats).value();
-    });
     AttributionOptions mb = opt;
     mb.steps_per_forward = 1;
-    const double t_mb = Median(repeats, [&] { AttributeDense(*model, batches, mb).value(); });
-    const double t_bare = Median(repeats, [&] { BarePasses(*model, batches[0], steps, steps); });
-    const double t_bare_step = Median(repeats, [&] { BarePasses(*model, batches[0], steps, 1); });
-    const int64_t peak = PeakRssGrowth([&] { AttributeDense(*model, batches, opt).value(); });
+    const std::vector<double> t = InterleavedMedians(
+        repeats, {[&] { ours_scores = AttributeDense(*model, batches, opt, &stats).value(); },
+                  [&] { AttributeDense(*model, batches, mb).value(); },
+                  [&] { BarePasses(*model, batches[0], steps, steps); },
+                  [&] { BarePasses(*model, batches[0], steps, 1); }});
+    const double t_ours = t[0], t_mb = t[1], t_bare = t[2], t_bare_step = t[3];
+    // Smaller first: glibc keeps freed heap pages, so a later, smaller call would show no growth.
     const int64_t peak_mb = PeakRssGrowth([&] { AttributeDense(*model, batches, mb).value(); });
+    const int64_t peak = PeakRssGrowth([&] { AttributeDense(*model, batches, opt).value(); });
     const int64_t delta_bytes = ActivationDifferenceBytes(cfg, batch, seq);
     const int64_t estimate = EstimateGradPassBytesPerRow(cfg, seq, 4) * batch * steps + delta_bytes;
 
@@ -229,6 +241,7 @@ int Run(int argc, char** argv) {
                peak / 1048576.0, stats.max_rows_per_forward, peak_mb / 1048576.0,
                delta_bytes / 1048576.0, double(peak) / delta_bytes, double(peak_mb) / delta_bytes,
                estimate / 1048576.0);
+    std::fflush(stdout);
   }
   std::error_code ec;
   fs::remove_all(tmp, ec);
