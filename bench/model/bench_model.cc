@@ -3,6 +3,7 @@
 //   fc-bench-model train    forward+backward tokens/s of our C++ model and of the same weights
 //                           in Python PyTorch (bench/model/torch_fwd_bwd.py), same process tree,
 //                           same thread count; prints both and the ratio.
+//   fc-bench-model taps     cost of Taps (capture_outputs, retain_inputs) vs the plain forward.
 //   fc-bench-model load     writes a random Pythia-1.4b-shaped model as bf16 safetensors
 //                           (2.8 GB), then loads it in a fresh child process (fp32 and bf16) and
 //                           reports load time and that child's peak RSS; deletes the files.
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 
@@ -123,6 +125,61 @@ int RunTrain(int64_t d, int64_t layers, int64_t heads, int64_t vocab, int64_t ba
   return 0;
 }
 
+// Cost of Taps relative to the plain forward (algorithms.md 12): no-grad forward with
+// capture_outputs, and forward+backward w.r.t. the embeddings with retain_inputs (the EAP-IG
+// pass) vs the same without taps. Modes alternate per repetition; medians are reported.
+int RunTaps(int64_t d, int64_t layers, int64_t heads, int64_t vocab, int64_t batch, int64_t seq,
+            int reps, int threads) {
+  at::set_num_threads(threads);
+  auto config = ParseModelConfig(NeoxJson(d, layers, heads, vocab), "bench config");
+  if (!config.ok()) return 2;
+  auto model = CreateRandomCausalLM(*config, 1);
+  torch::Tensor ids = torch::randint(vocab, {batch, seq}, torch::kInt64);
+  auto fwd_plain = [&]() {
+    torch::NoGradGuard g;
+    model->Forward(ids);
+  };
+  auto fwd_capture = [&]() {
+    torch::NoGradGuard g;
+    Taps taps;
+    taps.capture_outputs = true;
+    model->Forward(ids, &taps);
+  };
+  auto grad_step = [&](bool retain) {
+    torch::Tensor e = model->Embed(ids).detach().requires_grad_(true);
+    Taps taps;
+    taps.retain_inputs = retain;
+    torch::Tensor logits = model->ForwardFromEmbeddings(e, retain ? &taps : nullptr);
+    torch::log_softmax(logits.select(1, seq - 1), -1).select(-1, 0).sum().backward();
+  };
+  const char* names[4] = {"forward (no grad)", "forward + capture_outputs (no grad)",
+                          "fwd+bwd to embeddings", "fwd+bwd + retain_inputs (per-head q/k/v)"};
+  std::vector<std::function<void()>> modes = {fwd_plain, fwd_capture, [&] { grad_step(false); },
+                                              [&] { grad_step(true); }};
+  std::vector<std::vector<double>> ms(modes.size());
+  for (auto& m : modes) m();  // warmup
+  for (int r = 0; r < reps; ++r) {
+    for (size_t i = 0; i < modes.size(); ++i) {
+      auto t0 = Clock::now();
+      modes[i]();
+      ms[i].push_back(1000 * Seconds(t0, Clock::now()));
+    }
+  }
+  std::printf("taps: pythia-shaped d=%ld L=%ld H=%ld V=%ld, batch %ld x %ld tokens, %d threads, "
+              "%d alternating reps\n",
+              d, layers, heads, vocab, batch, seq, threads, reps);
+  std::vector<double> med;
+  for (auto v : ms) {
+    std::sort(v.begin(), v.end());
+    med.push_back(v[v.size() / 2]);
+  }
+  for (size_t i = 0; i < modes.size(); ++i) {
+    const double base = i < 2 ? med[0] : med[2];
+    std::printf("%-42s %9.1f ms  (x%.2f)\n", names[i], med[i], med[i] / base);
+  }
+  return 0;
+}
+
 // Child: load and report; the parent reads peak RSS from wait4.
 int LoadChild(const std::string& dir, torch::Dtype dtype) {
   auto t0 = Clock::now();
@@ -201,6 +258,17 @@ int main(int argc, char** argv) {
   train->add_option("--threads", threads);
   train->add_option("--python", python, "python with torch (e.g. /usr/bin/python3)");
 
+  auto* taps = app.add_subcommand("taps", "cost of Taps vs the plain forward");
+  int reps = 5;
+  taps->add_option("--d-model", d);
+  taps->add_option("--layers", layers);
+  taps->add_option("--heads", heads);
+  taps->add_option("--vocab", vocab);
+  taps->add_option("--batch", batch);
+  taps->add_option("--seq", seq);
+  taps->add_option("--reps", reps);
+  taps->add_option("--threads", threads);
+
   app.add_subcommand("load", "load time + peak RSS of a Pythia-1.4b-shaped bf16 checkpoint");
   auto* child = app.add_subcommand("load-child", "internal");
   std::string child_dir, child_dtype;
@@ -212,6 +280,9 @@ int main(int argc, char** argv) {
     return fc::model::RunTrain(d, layers, heads, vocab, batch, seq, steps, warmup, rounds, threads,
                                python,
                                tmp);
+  }
+  if (app.got_subcommand("taps")) {
+    return fc::model::RunTaps(d, layers, heads, vocab, batch, seq, reps, threads);
   }
   if (app.got_subcommand("load-child")) {
     return fc::model::LoadChild(child_dir,
