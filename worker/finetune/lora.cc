@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/ranges.h>
 
 namespace fc::finetune {
