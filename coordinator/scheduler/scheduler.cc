@@ -332,7 +332,8 @@ std::map<std::string, int64_t> Scheduler::JobCountsByState() const {
 // Clients
 
 void Scheduler::Submit(SubmitRequest req, Reply<SubmitResult> reply) {
-  const std::string hash = dag::SpecHash(req.spec);
+  std::string canonical = dag::CanonicalJsonString(req.spec);
+  const std::string hash = dag::Sha256Hex(canonical);  // == dag::SpecHash, computed once
   const std::string key = req.idempotency_key.empty() ? hash : req.idempotency_key;
   auto known = by_key_.find(key);
   if (known != by_key_.end()) {
@@ -359,7 +360,7 @@ void Scheduler::Submit(SubmitRequest req, Reply<SubmitResult> reply) {
   e.row.idempotency_key = key;
   e.row.spec_hash = hash;
   e.row.spec_yaml = std::move(req.spec_text);
-  e.row.canonical_json = dag::CanonicalJsonString(req.spec);
+  e.row.canonical_json = std::move(canonical);
   e.row.state = ExperimentState::kRunning;
   e.row.created_ms = wall;
 
