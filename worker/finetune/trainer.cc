@@ -256,6 +256,14 @@ StatusOr<FinetuneResult> Finetune(model::CausalLM& model, const std::vector<Trai
         window_labels += CountLabels(b.labels);
         micro.push_back(std::move(b));
       }
+      if (world > 1) {
+        // Normalise by the labelled tokens of the whole window on all ranks, so that summing
+        // the ranks' gradients equals one large batch (a mean of per-rank means would not).
+        std::vector<torch::Tensor> count = {
+            torch::full({1}, static_cast<double>(window_labels), torch::TensorOptions().dtype(torch::kFloat64).device(model.device()))};
+        FC_RETURN_IF_ERROR(collective->AllReduceSum(count));
+        window_labels = static_cast<int64_t>(std::llround(count[0].item<double>()));
+      }
       optimizer->ZeroGrad();
       double loss_sum = 0;
       for (const Batch& b : micro) {
@@ -264,8 +272,18 @@ StatusOr<FinetuneResult> Finetune(model::CausalLM& model, const std::vector<Trai
         if (window_labels > 0) (ls.sum / static_cast<double>(window_labels)).backward();
         loss_sum += ls.sum.item<double>();
       }
-      std::vector<torch::Tensor> grads = collective::DefinedGrads(trainable);
-      FC_RETURN_IF_ERROR(collective->AllReduceMean(grads));
+      if (world > 1) {
+        // Every rank must pass the same tensor list: a rank without rows contributes zeros.
+        for (auto& t : trainable) {
+          if (!t.grad().defined()) t.mutable_grad() = torch::zeros_like(t);
+        }
+        std::vector<torch::Tensor> grads = collective::DefinedGrads(trainable);
+        FC_RETURN_IF_ERROR(collective->AllReduceSum(grads));
+        std::vector<torch::Tensor> loss_t = {
+            torch::full({1}, loss_sum, torch::TensorOptions().dtype(torch::kFloat64).device(model.device()))};
+        FC_RETURN_IF_ERROR(collective->AllReduceSum(loss_t));
+        loss_sum = loss_t[0].item<double>();
+      }
       const double grad_norm = p.max_grad_norm > 0 ? ClipGradNorm(trainable, p.max_grad_norm)
                                                    : ClipGradNorm(trainable, std::numeric_limits<double>::infinity());
       result.grad_norms.push_back(grad_norm);

@@ -2,8 +2,9 @@
 // and, with method kFull on a random model, base-model training (train_base.h).
 //
 // One optimizer step = grad_accum micro-batches of batch_size rows (seeded shuffle per epoch),
-// loss = summed token CE / labelled tokens of the whole window (exact accumulation), gradients
-// averaged across ranks through the Collective, clipped to max_grad_norm (global L2), then
+// loss = summed token CE / labelled tokens of the whole window on all ranks (exact accumulation;
+// with several ranks the count and then the gradients are summed through the Collective, which
+// equals one batch of all ranks' rows), clipped to max_grad_norm (global L2), then
 // AdamW with lr = base_lr(group) * LinearSchedule(step). Total steps: max_steps, or
 // epochs * max(1, ceil(rows / batch_size) / grad_accum) as HF Trainer counts them.
 //
