@@ -9,6 +9,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
+#include "cli/tracking_commands.h"
 
 int main(int argc, char** argv) {
   using namespace fc::cli;
@@ -62,6 +63,28 @@ int main(int argc, char** argv) {
   cordon->add_option("worker", worker, "worker id or name")->required();
   cordon->add_flag("--undo", undo, "uncordon");
   add_output(cordon);
+  // Stage-wise tracking (cli/tracking_commands.h) reads the coordinator's HTTP API.
+  const char* http_env = std::getenv("FC_HTTP");
+  std::string http = http_env && *http_env ? http_env : "127.0.0.1:8080";
+  app.add_option("--http", http, "coordinator HTTP HOST:PORT for report/circuit/lineage (or FC_HTTP)")
+      ->capture_default_str();
+  std::string out_dir, circuit_a, circuit_b;
+  CLI::App* report = app.add_subcommand("report", "stage-wise tracking tables of an experiment; --out adds SVG plots");
+  report->add_option("experiment", experiment)->required();
+  report->add_option("--out", out_dir, "write report.json and SVG plots into this folder");
+  add_output(report);
+  CLI::App* circuit = app.add_subcommand("circuit", "stored circuits");
+  circuit->require_subcommand(1);
+  CLI::App* circuit_show = circuit->add_subcommand("show", "a circuit's summary");
+  circuit_show->add_option("id", circuit_a, "circuit id (the discover job id)")->required();
+  add_output(circuit_show);
+  CLI::App* circuit_diff = circuit->add_subcommand("diff", "nodes/edges added and removed from A to B, per layer");
+  circuit_diff->add_option("a", circuit_a)->required();
+  circuit_diff->add_option("b", circuit_b)->required();
+  add_output(circuit_diff);
+  CLI::App* lineage = app.add_subcommand("lineage", "a checkpoint's chain of parents (EXP/JOB/checkpoint-N)");
+  lineage->add_option("checkpoint", id)->required();
+  add_output(lineage);
 
   try {
     app.parse(argc, argv);
@@ -91,5 +114,9 @@ int main(int argc, char** argv) {
   if (retry->parsed()) return CmdRetry(client, o, id);
   if (drain->parsed()) return CmdDrain(client, o, worker, undo);
   if (cordon->parsed()) return CmdCordon(client, o, worker, undo);
+  if (report->parsed()) return CmdReport(o, http, experiment, out_dir);
+  if (circuit_show->parsed()) return CmdCircuitShow(o, http, circuit_a);
+  if (circuit_diff->parsed()) return CmdCircuitDiff(o, http, circuit_a, circuit_b);
+  if (lineage->parsed()) return CmdLineage(o, http, id);
   return kExitBadInput;
 }

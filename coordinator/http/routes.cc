@@ -1,5 +1,7 @@
 #include "coordinator/http/routes.h"
 
+#include "coordinator/tracking/report.h"
+
 #include <nlohmann/json.hpp>
 
 #include "coordinator/store/job_store.h"
@@ -50,6 +52,8 @@ json ExperimentJson(const ExperimentRow& e, const std::map<std::string, int32_t>
 }
 
 Response Json(int status, const json& body) { return {status, "application/json", body.dump()}; }
+Response Error(const Status& s);
+Response Tracked(const StatusOr<json>& r) { return r.ok() ? Json(200, *r) : Error(r.status()); }
 Response Error(const Status& s) {
   int code = 500;
   switch (s.code()) {
@@ -121,7 +125,26 @@ Response Routes::Handle(const std::string& method, const std::string& target) {
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_->Render()};
   if (path == "/api/v1/experiments") return Experiments(q);
   const std::string kExp = "/api/v1/experiments/";
-  if (path.rfind(kExp, 0) == 0) return Experiment(UrlDecode(path.substr(kExp.size())));
+  if (path.rfind(kExp, 0) == 0) {
+    std::string id = UrlDecode(path.substr(kExp.size()));
+    const std::string kTracking = "/tracking";
+    if (id.size() > kTracking.size() && id.compare(id.size() - kTracking.size(), kTracking.size(), kTracking) == 0) {
+      return Tracked(tracking::ExperimentTrackingJson(*conn_, id.substr(0, id.size() - kTracking.size())));
+    }
+    return Experiment(id);
+  }
+  // Tracking (docs/tracking.md); ids contain '/'.
+  const std::string kCircuit = "/api/v1/circuits/";
+  if (path.rfind(kCircuit, 0) == 0) {
+    std::string id = UrlDecode(path.substr(kCircuit.size()));
+    size_t diff = id.find("/diff/");
+    if (diff != std::string::npos) {
+      return Tracked(tracking::CircuitDiffJson(*conn_, id.substr(0, diff), id.substr(diff + 6)));
+    }
+    return Tracked(tracking::CircuitJson(*conn_, id));
+  }
+  const std::string kLineage = "/api/v1/lineage/";
+  if (path.rfind(kLineage, 0) == 0) return Tracked(tracking::LineageJson(*conn_, UrlDecode(path.substr(kLineage.size()))));
   if (path == "/api/v1/jobs") return Jobs(q);
   const std::string kJob = "/api/v1/jobs/";
   if (path.rfind(kJob, 0) == 0) return Job(UrlDecode(path.substr(kJob.size())));

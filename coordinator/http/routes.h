@@ -6,6 +6,8 @@
 //   GET /api/v1/jobs                   ?experiment=&state=READY&kind=&worker=&page_size=&page_token=
 //   GET /api/v1/jobs/{id...}           one job (ids contain '/')
 //   GET /api/v1/workers                ?include_dead=1
+//   GET /api/v1/experiments/{id}/tracking, /api/v1/circuits/{id}[/diff/{id}],
+//       /api/v1/lineage/{job id}/{checkpoint}   stage-wise tracking (docs/tracking.md)
 // Runs on the HTTP thread with that thread's own read-only connection; workers come from the
 // scheduler through `workers` (which hops to the io thread).
 #pragma once

@@ -11,6 +11,9 @@
 #include "common/dag/parser.h"
 #include "coordinator/scheduler/scheduler.h"
 #include "coordinator/store/store.h"
+#include "common/circuit/selection.h"
+#include "coordinator/http/routes.h"
+#include "coordinator/tracking/report.h"
 #include "coordinator/tracking/tracking_store.h"
 #include "tests/coordinator/test_util.h"
 
@@ -30,6 +33,20 @@ jobs:
   track: {kind: reextract, finetune: lora, like: before}
   after: {kind: sleep, seconds: 0, after: [track]}
 )";
+
+// A 2-layer circuit whose top-6 edges depend on `shift`.
+circuit::Circuit Toy(int shift) {
+  circuit::GraphConfig cfg{2, 2, false};
+  circuit::GraphLayout g(cfg);
+  circuit::EdgeScores sc(cfg);
+  for (int b = 0; b < g.n_backward(); ++b) {
+    for (int f = 0; f < g.Prev(b); ++f) sc.at(f, b) = static_cast<float>((f * 7 + b * 3 + shift) % 13);
+  }
+  auto c = circuit::MakeCircuit(std::move(sc));
+  auto sel = circuit::Selection::Parse("top:6");
+  EXPECT_TRUE(c.ok() && sel.ok() && circuit::Select(g, *sel, &*c).ok());
+  return *c;
+}
 
 class FanoutTest : public ::testing::Test {
  protected:
@@ -226,6 +243,46 @@ TEST_F(FanoutTest, CheckpointsFanOutToDiscoverChildrenWhileTheFinetuneJobRuns) {
   EXPECT_EQ((*circuits)[0].n_edges, 20);
   EXPECT_EQ((*circuits)[2].step, 10);
   EXPECT_EQ((*circuits)[2].checkpoint, e + "/lora/checkpoint-10");
+
+  // With edge scores stored, the tracking view diffs every checkpoint against the base and the
+  // previous one.
+  auto wc = store::Connection::Open(dir_.file("db"), false);
+  ASSERT_TRUE(wc.ok());
+  for (int step : {0, 10, 20, 30}) {
+    ASSERT_TRUE(tracking::PutCircuitScores(**wc, e + "/track@" + std::to_string(step), Toy(step == 0 ? 0 : step / 10)).ok());
+  }
+  auto rep = tracking::ExperimentTrackingJson(**conn, e);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  const json& pts = rep->at("tracks").at(0).at("points");
+  ASSERT_EQ(pts.size(), 4u);
+  EXPECT_EQ(pts[0].at("diff_base").at("edge_jaccard"), 1.0);
+  EXPECT_TRUE(pts[0].at("diff_prev").is_null());
+  EXPECT_FALSE(pts[1].at("diff_prev").is_null());
+  const json& d = pts[1].at("diff_base");
+  EXPECT_LT(d.at("edge_jaccard").get<double>(), 1.0);
+  EXPECT_EQ(d.at("edges_added_per_layer").size(), 2u);
+  EXPECT_EQ(d.at("node_induced_edge_changes").get<int64_t>() + d.at("other_edge_changes").get<int64_t>(),
+            d.at("edges_added").get<int64_t>() + d.at("edges_removed").get<int64_t>());
+  EXPECT_EQ(pts[1].at("checkpoint_accuracy"), 0.5);
+  EXPECT_EQ(pts[1].at("edges"), 18);
+  EXPECT_EQ(rep->at("finetunes").at(0).at("checkpoints").size(), 2u);
+
+  // The same views over the HTTP routes.
+  http::Routes routes(conn->get(), [](bool) { return std::vector<WorkerView>{}; }, [] { return Status::OK(); }, &reg_);
+  http::Response tr = routes.Handle("GET", "/api/v1/experiments/" + e + "/tracking");
+  EXPECT_EQ(tr.status, 200) << tr.body;
+  EXPECT_EQ(json::parse(tr.body).at("tracks").at(0).at("points").size(), 4u);
+  http::Response lin = routes.Handle("GET", "/api/v1/lineage/" + e + "/lora/checkpoint-20");
+  EXPECT_EQ(lin.status, 200) << lin.body;
+  EXPECT_EQ(json::parse(lin.body).at("lineage").size(), 2u);
+  http::Response diff = routes.Handle("GET", "/api/v1/circuits/" + e + "/track@0/diff/" + e + "/track@30");
+  EXPECT_EQ(diff.status, 200) << diff.body;
+  EXPECT_EQ(json::parse(diff.body).at("edges_added"), pts[3].at("diff_base").at("edges_added"));
+  http::Response one = routes.Handle("GET", "/api/v1/circuits/" + e + "/track@10");
+  EXPECT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(json::parse(one.body).at("scores_stored"), true);
+  EXPECT_EQ(routes.Handle("GET", "/api/v1/circuits/" + e + "/nope").status, 404);
+  EXPECT_EQ(routes.Handle("GET", "/api/v1/lineage/" + e + "/lora/checkpoint-7").status, 404);
 }
 
 TEST_F(FanoutTest, ChildrenAreDurableWithTheirCheckpointAcrossARestart) {

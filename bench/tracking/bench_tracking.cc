@@ -1,0 +1,122 @@
+// fc-bench-tracking [--dir DIR] [--rounds N]: stores the edge scores of Pythia-1.4b-sized
+// circuits (24 layers x 16 heads, parallel attention/MLP: 231,493 edges) in a fresh coordinator
+// store (all migrations, WAL, synchronous=FULL) and times, per round (median printed):
+//   put   PutCircuitScores of one circuit, committed (its own transaction);
+//   get   GetCircuitScores of one circuit;
+//   diff  two reads + Collapse + DiffCircuits (what /api/v1/circuits/{a}/diff/{b} does).
+// Scores are random normal; each circuit keeps its top 5% by |score|, the second circuit's
+// scores are perturbed so the two differ. Prints one JSON line.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/circuit/collapsed.h"
+#include "common/circuit/diff.h"
+#include "common/circuit/selection.h"
+#include "coordinator/store/migrations.h"
+#include "coordinator/tracking/rows.h"
+#include "coordinator/tracking/tracking_store.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+int Fail(const fc::Status& s) {
+  std::fprintf(stderr, "fc-bench-tracking: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  using namespace fc;
+  std::string dir = (fs::temp_directory_path() / "fc-bench-tracking").string();
+  int rounds = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
+  }
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto conn = coord::store::Connection::Open(dir + "/bench.db", false);
+  if (!conn.ok()) return Fail(conn.status());
+  if (Status s = coord::store::Migrate(**conn); !s.ok()) return Fail(s);
+
+  circuit::GraphConfig cfg{24, 16, true};
+  circuit::GraphLayout g(cfg);
+  std::mt19937 rng(42);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  auto make = [&](const circuit::EdgeScores* base) -> StatusOr<circuit::Circuit> {
+    circuit::EdgeScores sc(cfg);
+    for (int b = 0; b < g.n_backward(); ++b) {
+      for (int f = 0; f < g.Prev(b); ++f) {
+        sc.at(f, b) = base ? base->at(f, b) + 0.3f * normal(rng) : normal(rng);
+      }
+    }
+    FC_ASSIGN_OR_RETURN(circuit::Circuit c, circuit::MakeCircuit(std::move(sc)));
+    FC_ASSIGN_OR_RETURN(circuit::Selection sel, circuit::Selection::Parse("top:5%"));
+    FC_RETURN_IF_ERROR(circuit::Select(g, sel, &c));
+    return c;
+  };
+  auto a = make(nullptr);
+  if (!a.ok()) return Fail(a.status());
+  auto b = make(&a->scores);
+  if (!b.ok()) return Fail(b.status());
+
+  std::vector<double> put_ms, get_ms, diff_ms;
+  int64_t edges_added = 0;
+  for (int r = 0; r < rounds; ++r) {
+    std::string ida = "bench/a" + std::to_string(r), idb = "bench/b" + std::to_string(r);
+    coord::tracking::TrackingWrites w;
+    w.circuits.push_back({ida, "bench", ida, r, "", a->CountNodes(), a->CountEdges(), "{}", 0});
+    w.circuits.push_back({idb, "bench", idb, r, "", b->CountNodes(), b->CountEdges(), "{}", 0});
+    if (Status s = (*conn)->Exec("BEGIN"); !s.ok()) return Fail(s);
+    if (Status s = coord::tracking::ApplyTrackingWrites(**conn, w); !s.ok()) return Fail(s);
+    if (Status s = (*conn)->Exec("COMMIT"); !s.ok()) return Fail(s);
+    auto t0 = Clock::now();
+    if (Status s = coord::tracking::PutCircuitScores(**conn, ida, *a); !s.ok()) return Fail(s);
+    auto t1 = Clock::now();
+    if (Status s = coord::tracking::PutCircuitScores(**conn, idb, *b); !s.ok()) return Fail(s);
+    put_ms.push_back(Ms(t0, t1));
+    auto t2 = Clock::now();
+    auto ga = coord::tracking::GetCircuitScores(**conn, ida);
+    auto t3 = Clock::now();
+    if (!ga.ok()) return Fail(ga.status());
+    get_ms.push_back(Ms(t2, t3));
+    if (ga->scores.data != a->scores.data || ga->edge_in != a->edge_in) {
+      std::fprintf(stderr, "fc-bench-tracking: read-back differs from what was stored\n");
+      return 1;
+    }
+    auto t4 = Clock::now();
+    auto ra = coord::tracking::GetCircuitScores(**conn, ida);
+    auto rb = coord::tracking::GetCircuitScores(**conn, idb);
+    if (!ra.ok() || !rb.ok()) return Fail(ra.ok() ? rb.status() : ra.status());
+    auto ca = circuit::Collapse(g, *ra);
+    auto cb = circuit::Collapse(g, *rb);
+    if (!ca.ok() || !cb.ok()) return Fail(ca.ok() ? cb.status() : ca.status());
+    auto d = circuit::DiffCircuits(*ca, *cb);
+    auto t5 = Clock::now();
+    if (!d.ok()) return Fail(d.status());
+    diff_ms.push_back(Ms(t4, t5));
+    edges_added = static_cast<int64_t>(d->edges_added.size());
+  }
+  std::printf("{\"graph_edges\": %lld, \"circuit_edges\": %lld, \"rounds\": %d, \"put_ms\": %.2f, "
+              "\"get_ms\": %.2f, \"diff_ms\": %.2f, \"collapsed_edges_added\": %lld, \"db_bytes\": %lld}\n",
+              static_cast<long long>(g.n_edges()), static_cast<long long>(a->CountEdges()), rounds,
+              Median(put_ms), Median(get_ms), Median(diff_ms), static_cast<long long>(edges_added),
+              static_cast<long long>(fs::file_size(dir + "/bench.db")));
+  fs::remove_all(dir);
+  return 0;
+}
