@@ -12,6 +12,7 @@
 // the peak RSS growth during one AttributeDense call (sampled every ms), compared with the
 // float32 activation difference [B,P,n_forward,D] and memory_plan's estimate.
 #include <malloc.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -71,20 +72,33 @@ int64_t PeakRssGrowth(Fn&& fn) {
 
 // Runs every function once as warm-up, then `repeats` rounds of all of them in turn (so a
 // change of machine load hits every variant alike), and returns each one's median seconds.
-std::vector<double> InterleavedMedians(int repeats, const std::vector<std::function<void()>>& fns) {
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+struct Timing {
+  double wall = 0, cpu = 0;  // medians
+};
+
+std::vector<Timing> InterleavedMedians(int repeats, const std::vector<std::function<void()>>& fns) {
   for (const auto& fn : fns) fn();
-  std::vector<std::vector<double>> t(fns.size());
+  std::vector<std::vector<double>> wall(fns.size()), cpu(fns.size());
   for (int r = 0; r < repeats; ++r) {
     for (size_t i = 0; i < fns.size(); ++i) {
       auto t0 = Clock::now();
+      const double c0 = CpuSeconds();
       fns[i]();
-      t[i].push_back(Seconds(t0));
+      wall[i].push_back(Seconds(t0));
+      cpu[i].push_back(CpuSeconds() - c0);
     }
   }
-  std::vector<double> medians;
-  for (auto& v : t) {
-    std::sort(v.begin(), v.end());
-    medians.push_back(v[v.size() / 2]);
+  std::vector<Timing> medians;
+  for (size_t i = 0; i < fns.size(); ++i) {
+    std::sort(wall[i].begin(), wall[i].end());
+    std::sort(cpu[i].begin(), cpu[i].end());
+    medians.push_back({wall[i][wall[i].size() / 2], cpu[i][cpu[i].size() / 2]});
   }
   return medians;
 }
@@ -180,12 +194,12 @@ int Run(int argc, char** argv) {
     AttributionStats stats;
     AttributionOptions mb = opt;
     mb.steps_per_forward = 1;
-    const std::vector<double> t = InterleavedMedians(
+    const std::vector<Timing> t = InterleavedMedians(
         repeats, {[&] { ours_scores = AttributeDense(*model, batches, opt, &stats).value(); },
                   [&] { AttributeDense(*model, batches, mb).value(); },
                   [&] { BarePasses(*model, batches[0], steps, steps); },
                   [&] { BarePasses(*model, batches[0], steps, 1); }});
-    const double t_ours = t[0], t_mb = t[1], t_bare = t[2], t_bare_step = t[3];
+    const Timing& bare = t[2];
     // Smaller first: glibc keeps freed heap pages, so a later, smaller call would show no growth.
     const int64_t peak_mb = PeakRssGrowth([&] { AttributeDense(*model, batches, mb).value(); });
     const int64_t peak = PeakRssGrowth([&] { AttributeDense(*model, batches, opt).value(); });
@@ -195,18 +209,21 @@ int Run(int argc, char** argv) {
     fmt::print("\n## {} (L={} H={} D={} d_mlp={} V={}; {} edges)\n", shape, cfg.n_layers,
                cfg.n_heads, cfg.d_model, cfg.d_mlp, cfg.vocab_size,
                (ours_scores.ne(0)).sum().item<int64_t>());
-    fmt::print("| run | seconds | vs bare (batched) |\n|---|---|---|\n");
-    fmt::print("| ours, all {} steps in one forward ({} rows) | {:.3f} | {:.2f}x |\n", steps,
-               stats.max_rows_per_forward, t_ours, t_ours / t_bare);
-    fmt::print("| ours, one step per forward | {:.3f} | {:.2f}x |\n", t_mb, t_mb / t_bare);
-    fmt::print("| bare passes, batched (2 fwd B + fwd/bwd m*B) | {:.3f} | 1.00x |\n", t_bare);
-    fmt::print("| bare passes, step by step (2 fwd + m fwd/bwd of B) | {:.3f} | {:.2f}x |\n",
-               t_bare_step, t_bare_step / t_bare);
+    auto row = [&](const std::string& name, const Timing& x) {
+      fmt::print("| {} | {:.3f} | {:.3f} | {:.2f}x | {:.2f}x |\n", name, x.wall, x.cpu,
+                 x.wall / bare.wall, x.cpu / bare.cpu);
+    };
+    fmt::print("| run | wall s | CPU s | wall vs bare | CPU vs bare |\n|---|---|---|---|---|\n");
+    row(fmt::format("ours, all {} steps in one forward ({} rows)", steps,
+                    stats.max_rows_per_forward), t[0]);
+    row("ours, one step per forward", t[1]);
+    row("bare passes, batched (2 fwd of B + fwd/bwd of m*B)", t[2]);
+    row("bare passes, step by step (2 fwd + m fwd/bwd of B)", t[3]);
     if (!py.empty()) {
       const std::string dir = (tmp / shape).string();
       if (model::SaveCausalLM(*model, dir).ok() &&
           bench::WriteRowsJson(dir + "/rows.json", rows, 0, batch).ok()) {
-        std::vector<double> t_py;
+        std::vector<Timing> t_py;
         torch::Tensor ref_scores;
         for (int i = 0; i < std::max(1, repeats); ++i) {
           auto ref = bench::RunPythonReference(
@@ -218,19 +235,18 @@ int Run(int argc, char** argv) {
             fmt::print("python reference failed: {}\n", ref.status().ToString());
             break;
           }
-          t_py.push_back(ref->seconds);
+          t_py.push_back({ref->seconds, ref->cpu_seconds});
           ref_scores = ref->scores;
         }
         if (!t_py.empty()) {
-          std::sort(t_py.begin(), t_py.end());
-          const double tp = t_py[t_py.size() / 2];
+          std::sort(t_py.begin(), t_py.end(), [](auto& a, auto& b) { return a.cpu < b.cpu; });
+          const Timing tp = t_py[t_py.size() / 2];
           const double err = ((ours_scores - ref_scores).abs().max() /
                               ref_scores.abs().max()).item<double>();
-          fmt::print("| python eap_ig_ref.py (per step fwd/bwd + einsum per destination) | "
-                     "{:.3f} | {:.2f}x |\n",
-                     tp, tp / t_bare);
-          fmt::print("\nours vs python: {:.2f}x faster; max |diff| / max |score| = {:.2e}\n",
-                     tp / t_ours, err);
+          row("python eap_ig_ref.py (per step fwd/bwd + einsum per destination)", tp);
+          fmt::print("\nours vs python: {:.2f}x less CPU time, {:.2f}x less wall time; "
+                     "max |diff| / max |score| = {:.2e}\n",
+                     tp.cpu / t[0].cpu, tp.wall / t[0].wall, err);
         }
       }
     }

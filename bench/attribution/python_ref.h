@@ -48,7 +48,8 @@ inline Status WriteRowsJson(const std::string& path, const std::vector<Tokenized
 
 struct ReferenceRun {
   torch::Tensor scores;  // [n_forward, n_backward] float32
-  double seconds = 0;    // attribution wall time inside the script (model load excluded)
+  double seconds = 0;      // attribution wall time inside the script (model load excluded)
+  double cpu_seconds = 0;  // its process CPU time (all threads)
 };
 
 // Runs the script; `args` are extra command-line flags (e.g. "--metric logit_diff").
@@ -70,7 +71,9 @@ inline StatusOr<ReferenceRun> RunPythonReference(const std::string& python,
   if (rc != 0) return InternalError("'{}' failed ({}): {}", cmd, rc, output);
   ReferenceRun run;
   try {
-    run.seconds = nlohmann::json::parse(output.substr(output.rfind('{')))["seconds"].get<double>();
+    const nlohmann::json j = nlohmann::json::parse(output.substr(output.rfind('{')));
+    run.seconds = j["seconds"].get<double>();
+    run.cpu_seconds = j.value("cpu_seconds", 0.0);
   } catch (const nlohmann::json::exception& e) {
     return InternalError("cannot parse the output of '{}': {}", cmd, output);
   }
