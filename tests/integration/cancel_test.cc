@@ -33,6 +33,7 @@ TEST_F(ClusterTest, CancelStopsARunningJobWithinOneHeartbeat) {
     return !result.is_discarded();
   }, 5s));
   double stopped_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  RecordProperty("cancel_to_stopped_ms", static_cast<int>(stopped_s * 1000));
   EXPECT_EQ(result["status"], "CANCELLED");
   // One heartbeat (300 ms) plus an fcctl process start, polling and scheduling slack on a loaded
   // 2-core box (typically ~0.4 s here; the fake-coordinator unit test bounds it tighter).

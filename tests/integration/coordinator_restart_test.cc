@@ -52,6 +52,17 @@ TEST_F(ClusterTest, CoordinatorKilledMidRunAndRestartedOnTheSameDbLosesNothing) 
   cluster_->KillCoordinator();
   std::this_thread::sleep_for(500ms);  // the workers notice and start reconnecting
   ASSERT_EQ(cluster_->StartCoordinator(port), "");
+  // How long until both workers have registered again (a second "registered" line each).
+  auto restarted = std::chrono::steady_clock::now();
+  auto registrations = [&](const std::string& w) {
+    std::string log = cluster_->worker(w).ReadLog();
+    int n = 0;
+    for (size_t p = log.find("registered worker="); p != std::string::npos; p = log.find("registered worker=", p + 1)) ++n;
+    return n;
+  };
+  ASSERT_TRUE(Cluster::WaitFor([&] { return registrations("w1") >= 2 && registrations("w2") >= 2; }, 20s));
+  RecordProperty("workers_back_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                         std::chrono::steady_clock::now() - restarted).count()));
 
   v1::GetExperimentReply r = cluster_->WaitExperimentDone(id, 60s);
   ASSERT_EQ(r.experiment().state(), v1::EXP_SUCCEEDED);
