@@ -73,6 +73,7 @@ struct JobRow {
   std::vector<std::string> depends_on;  // job names within the experiment
   Resources resources;
   bool cache = true;
+  bool cached = false;  // outputs reused from an earlier identical job (never ran)
   std::string worker_id, error;
   bool permanent_failure = false;
   double progress = 0;

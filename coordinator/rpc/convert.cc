@@ -54,6 +54,7 @@ void ToProto(const JobRow& j, fc::v1::Job* out) {
   out->set_worker_id(j.worker_id);
   out->set_error(j.error);
   out->set_permanent_failure(j.permanent_failure);
+  out->set_cached(j.cached);
   out->set_progress(j.progress);
   out->set_progress_message(j.progress_message);
   for (const auto& a : j.outputs) ToProto(a, out->add_outputs());

@@ -86,7 +86,7 @@ void Scheduler::Recover(store::Snapshot snap) {
       if (it->second->row.state != JobState::kSucceeded) j->unfinished_deps++;
     }
   }
-  RecoverTracking(snap.checkpoints);
+  RecoverTracking(snap.checkpoints, snap.cache_entries);
   for (WorkerRow& w : snap.workers) {
     auto worker = std::make_unique<Worker>();
     worker->row = std::move(w);
@@ -242,7 +242,7 @@ void Scheduler::OnSucceeded(Job& j, store::WriteBatch& b) {
       int64_t e = d->row.lease_epoch;
       Transition(*d, JobEvent::kDepsSucceeded, b, "dependencies succeeded");
       EmitJobUpdate(*d, a, e, b);
-      MakeReady(*d, 0);
+      if (!TryCacheHit(*d, b)) MakeReady(*d, 0);
     }
   }
 }
@@ -407,7 +407,7 @@ void Scheduler::Submit(SubmitRequest req, Reply<SubmitResult> reply) {
   by_key_[key] = &e;
   experiments_[id] = std::move(exp);
   for (Job* j : created) {
-    if (j->row.state == JobState::kReady) MakeReady(*j, 0);
+    if (j->row.state == JobState::kReady && !TryCacheHit(*j, b)) MakeReady(*j, 0);
   }
   spdlog::info("experiment={} submitted jobs={}", id, created.size());
   Experiment* ep = &e;
@@ -855,6 +855,7 @@ void Scheduler::ReportComplete(const Fence& fence, std::vector<Artifact> outputs
   Transition(j, JobEvent::kComplete, b, "succeeded");
   EmitJobUpdate(j, a, e, b, /*outputs=*/true);
   b.attempts.push_back({j.row.id, j.row.attempt, j.row.lease_epoch, j.row.worker_id, 0, wall, "succeeded", ""});
+  RecordCache(j, b);
   OnSucceeded(j, b);
   CommitAndReply(std::move(b), [reply](const Status& s) { reply(s); });
   ServeWaiters();

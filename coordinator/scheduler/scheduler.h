@@ -235,7 +235,12 @@ class Scheduler {
   void FailReextract(Job& r, const std::string& why, store::WriteBatch& b);
   void OnCheckpoint(Job& finetune, tracking::CheckpointRow c, store::WriteBatch& b);
   void OnJobDone(Job& j, store::WriteBatch& b);  // succeeded/failed/cancelled: parents, circuits
-  void RecoverTracking(const std::vector<tracking::CheckpointRow>& checkpoints);
+  void RecoverTracking(const std::vector<tracking::CheckpointRow>& checkpoints,
+                       const std::vector<tracking::CacheEntryRow>& cache_entries);
+  // Caching: kind + canonical params + dependency outputs; engine version checked on a hit.
+  std::string CacheKey(const Job& j) const;
+  bool TryCacheHit(Job& j, store::WriteBatch& b);  // READY job -> SUCCEEDED with reused outputs
+  void RecordCache(const Job& j, store::WriteBatch& b);
   void PrepareLease(const Job& j, Lease* l) const;  // resume_from, checkpoint inputs
   ExperimentView ViewOf(const Experiment& e) const;
   WorkerView ViewOf(const Worker& w) const;
@@ -263,6 +268,7 @@ class Scheduler {
   std::vector<double> dispatch_us_;
   // finetune job id -> step -> reported checkpoint (resume and fan-out).
   std::unordered_map<std::string, std::map<int64_t, tracking::CheckpointRow>> checkpoints_;
+  std::unordered_map<std::string, tracking::CacheEntryRow> cache_;  // cache key -> source job
 
   metrics::Gauge* state_gauges_[kNumJobStates] = {nullptr};
   metrics::Gauge* queue_depth_ = nullptr;

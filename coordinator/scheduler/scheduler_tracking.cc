@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/circuit/tracking.h"
+#include "common/dag/sha256.h"
 #include "coordinator/scheduler/scheduler.h"
 #include "coordinator/tracking/fanout.h"
 
@@ -255,8 +256,10 @@ void Scheduler::OnJobDone(Job& j, store::WriteBatch& b) {
   }
 }
 
-void Scheduler::RecoverTracking(const std::vector<tracking::CheckpointRow>& checkpoints) {
+void Scheduler::RecoverTracking(const std::vector<tracking::CheckpointRow>& checkpoints,
+                                const std::vector<tracking::CacheEntryRow>& cache_entries) {
   for (const tracking::CheckpointRow& c : checkpoints) checkpoints_[c.job_id][c.step] = c;
+  for (const tracking::CacheEntryRow& c : cache_entries) cache_[c.key] = c;
   for (auto& [id, jp] : jobs_) {
     if (!IsReextract(*jp) || !jp->exp) continue;
     for (Job* c : jp->exp->jobs) {
@@ -299,6 +302,73 @@ void Scheduler::PrepareLease(const Job& j, Lease* l) const {
       }
     }
   }
+}
+
+// ------------------------------------------------------------------------------------------
+// Caching
+
+std::string Scheduler::CacheKey(const Job& j) const {
+  // params_json is a dump of nlohmann's std::map-backed object: keys sorted, canonical.
+  std::string text = j.row.kind + "\n" + j.row.params_json + "\n";
+  std::vector<const Job*> deps(j.deps.begin(), j.deps.end());
+  std::sort(deps.begin(), deps.end(), [](const Job* a, const Job* b) { return a->row.name < b->row.name; });
+  for (const Job* d : deps) {
+    text += d->row.name + ":";
+    for (const Artifact& a : d->row.outputs) {
+      text += a.name + "=" + (a.sha256.empty() ? a.uri : a.sha256) + ",";
+    }
+    text += "\n";
+  }
+  return dag::Sha256Hex(text);
+}
+
+void Scheduler::RecordCache(const Job& j, store::WriteBatch& b) {
+  if (!j.row.cache || IsReextract(j) || j.row.cached) return;
+  tracking::CacheEntryRow c;
+  c.key = CacheKey(j);
+  c.job_id = j.row.id;
+  auto w = workers_.find(j.row.worker_id);
+  c.engine_version = w != workers_.end() ? w->second->row.engine_version : "";
+  c.created_ms = clock_->WallMs();
+  cache_[c.key] = c;
+  b.tracking.cache_entries.push_back(std::move(c));
+}
+
+bool Scheduler::TryCacheHit(Job& j, store::WriteBatch& b) {
+  if (!j.row.cache || IsReextract(j) || j.row.state != JobState::kReady) return false;
+  auto it = cache_.find(CacheKey(j));
+  if (it == cache_.end() || it->second.job_id == j.row.id) return false;
+  auto src = jobs_.find(it->second.job_id);
+  if (src == jobs_.end() || src->second->row.state != JobState::kSucceeded) return false;
+  // The engine must be the one that would run the job now: some registered worker that takes
+  // this kind advertises the producing engine version.
+  bool engine_ok = false;
+  for (const auto& [id, w] : workers_) {
+    const auto& kinds = w->row.kinds;
+    bool takes = kinds.empty() || std::find(kinds.begin(), kinds.end(), j.row.kind) != kinds.end();
+    if (takes && w->row.engine_version == it->second.engine_version) engine_ok = true;
+  }
+  if (!engine_ok) return false;
+  const JobRow& from = src->second->row;
+  const int32_t a = j.row.attempt;
+  const int64_t e = j.row.lease_epoch;
+  const int64_t wall = clock_->WallMs();
+  RemoveFromQueues(j);
+  j.row.lease_epoch++;
+  j.row.worker_id.clear();
+  Transition(j, JobEvent::kLease, b, "cache hit");
+  j.row.cached = true;
+  j.row.outputs = from.outputs;
+  j.row.result_json = from.result_json;
+  j.row.progress = 1.0;
+  j.row.progress_message = "cached: outputs of " + from.id;
+  j.row.started_ms = wall;
+  j.row.finished_ms = wall;
+  Transition(j, JobEvent::kComplete, b, "succeeded (cached from " + from.id + ")");
+  EmitJobUpdate(j, a, e, b, /*outputs=*/true);
+  spdlog::info("job={} cached from {}", j.row.id, from.id);
+  OnSucceeded(j, b);
+  return true;
 }
 
 }  // namespace fc::coord

@@ -26,7 +26,7 @@ std::map<std::string, std::string> ParseLabels(const std::string& text) {
 const char* kJobColumns =
     "id, experiment_id, name, kind, state, attempt, lease_epoch, max_retries, priority, seq, "
     "params_json, gpus, gpu_memory_mb, labels_json, cache, worker_id, error, permanent, progress, "
-    "progress_message, result_json, created_ms, started_ms, finished_ms, not_before_ms";
+    "progress_message, result_json, created_ms, started_ms, finished_ms, not_before_ms, cached";
 
 JobRow ReadJob(const Stmt& s) {
   JobRow j;
@@ -55,6 +55,7 @@ JobRow ReadJob(const Stmt& s) {
   j.started_ms = s.Int(22);
   j.finished_ms = s.Int(23);
   j.not_before_ms = s.Int(24);
+  j.cached = s.Int(25) != 0;
   return j;
 }
 
@@ -138,11 +139,11 @@ Status ApplyBatch(Connection& conn, WriteBatch& b) {
     FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare(
         "UPDATE jobs SET state=?1, attempt=?2, lease_epoch=?3, worker_id=?4, error=?5, permanent=?6, "
         "progress=?7, progress_message=?8, result_json=?9, started_ms=?10, finished_ms=?11, "
-        "not_before_ms=?12 WHERE id=?13 AND attempt=?14 AND lease_epoch=?15"));
+        "not_before_ms=?12, cached=?16 WHERE id=?13 AND attempt=?14 AND lease_epoch=?15"));
     s.Bind(1, static_cast<int>(j.state)).Bind(2, j.attempt).Bind(3, j.lease_epoch)
         .Bind(4, j.worker_id).Bind(5, j.error).Bind(6, j.permanent_failure).Bind(7, j.progress)
         .Bind(8, j.progress_message).Bind(9, j.result_json).Bind(10, j.started_ms)
-        .Bind(11, j.finished_ms).Bind(12, j.not_before_ms).Bind(13, j.id)
+        .Bind(11, j.finished_ms).Bind(12, j.not_before_ms).Bind(13, j.id).Bind(16, j.cached)
         .Bind(14, u.expect_attempt).Bind(15, u.expect_epoch);
     FC_RETURN_IF_ERROR(s.Run());
     if (conn.Changes() != 1) {
@@ -281,6 +282,7 @@ StatusOr<Snapshot> LoadSnapshot(Connection& conn) {
     }
     FC_ASSIGN_OR_RETURN(snap.max_event_seq, MaxEventSeq(conn));
     FC_ASSIGN_OR_RETURN(snap.checkpoints, tracking::LoadCheckpoints(conn));
+    FC_ASSIGN_OR_RETURN(snap.cache_entries, tracking::LoadCacheEntries(conn));
     return Status::OK();
   };
   Status s = body();

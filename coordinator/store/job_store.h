@@ -24,6 +24,7 @@ struct Snapshot {
   int64_t max_event_seq = 0;
   int64_t max_job_seq = 0;
   std::vector<tracking::CheckpointRow> checkpoints;  // reported checkpoints (resume, fan-out)
+  std::vector<tracking::CacheEntryRow> cache_entries;  // job output cache
 };
 StatusOr<Snapshot> LoadSnapshot(Connection& conn);
 

@@ -38,11 +38,20 @@ struct CircuitRow {
   int64_t created_ms = 0;
 };
 
+// A SUCCEEDED job whose outputs later identical jobs reuse.
+struct CacheEntryRow {
+  std::string key, job_id, engine_version;
+  int64_t created_ms = 0;
+};
+
 struct TrackingWrites {
   std::vector<CheckpointRow> checkpoints;  // upserted by (job_id, name)
   std::vector<MetricRow> metrics;          // upserted by (job_id, name, step)
   std::vector<CircuitRow> circuits;        // upserted by id
-  bool empty() const { return checkpoints.empty() && metrics.empty() && circuits.empty(); }
+  std::vector<CacheEntryRow> cache_entries;  // upserted by key
+  bool empty() const {
+    return checkpoints.empty() && metrics.empty() && circuits.empty() && cache_entries.empty();
+  }
 };
 
 }  // namespace fc::coord::tracking

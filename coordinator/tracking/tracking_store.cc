@@ -107,7 +107,26 @@ Status ApplyTrackingWrites(Connection& conn, const TrackingWrites& w) {
         .Bind(6, c.n_nodes).Bind(7, c.n_edges).Bind(8, c.summary_json).Bind(9, c.created_ms);
     FC_RETURN_IF_ERROR(s.Run());
   }
+  for (const CacheEntryRow& c : w.cache_entries) {
+    FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare(
+        "INSERT INTO job_cache (key, job_id, engine_version, created_ms) VALUES (?1,?2,?3,?4) "
+        "ON CONFLICT(key) DO UPDATE SET job_id=excluded.job_id, engine_version=excluded.engine_version, "
+        "created_ms=excluded.created_ms"));
+    s.Bind(1, c.key).Bind(2, c.job_id).Bind(3, c.engine_version).Bind(4, c.created_ms);
+    FC_RETURN_IF_ERROR(s.Run());
+  }
   return Status::OK();
+}
+
+StatusOr<std::vector<CacheEntryRow>> LoadCacheEntries(Connection& conn) {
+  FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT key, job_id, engine_version, created_ms FROM job_cache ORDER BY key"));
+  std::vector<CacheEntryRow> out;
+  while (true) {
+    FC_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Int(3)});
+  }
+  return out;
 }
 
 StatusOr<std::vector<CheckpointRow>> LoadCheckpoints(Connection& conn) {

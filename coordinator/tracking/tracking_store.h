@@ -18,6 +18,8 @@ namespace fc::coord::tracking {
 // Inside the caller's transaction.
 Status ApplyTrackingWrites(store::Connection& conn, const TrackingWrites& w);
 
+StatusOr<std::vector<CacheEntryRow>> LoadCacheEntries(store::Connection& conn);
+
 // All checkpoints, ordered by (job_id, step).
 StatusOr<std::vector<CheckpointRow>> LoadCheckpoints(store::Connection& conn);
 // Checkpoints of one experiment (or of one job when job_id is set), ordered by job, step.

@@ -49,7 +49,7 @@ circuit::Circuit Toy(int shift) {
 }
 
 class FanoutTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override { Open(); }
   void TearDown() override { Close(); }
   void Open() {
@@ -83,16 +83,17 @@ class FanoutTest : public ::testing::Test {
     EXPECT_TRUE(RunUntil(io_, [&] { return got.has_value(); })) << "no reply";
     return got.value_or(InternalError("no reply"));
   }
-  std::string Submit(const std::string& yaml) {
+  std::string Submit(const std::string& yaml, const std::string& key = "") {
     auto spec = dag::ParseExperiment(yaml);
     EXPECT_TRUE(spec.ok()) << spec.status().ToString();
-    auto r = Await<SubmitResult>([&](Reply<SubmitResult> cb) { sched_->Submit(SubmitRequest{*spec, yaml, ""}, cb); });
+    auto r = Await<SubmitResult>([&](Reply<SubmitResult> cb) { sched_->Submit(SubmitRequest{*spec, yaml, key}, cb); });
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->experiment.row.id : "";
   }
-  std::string Register(const std::string& name) {
+  std::string Register(const std::string& name, const std::string& engine = "e1") {
     RegisterRequest req;
     req.name = name;
+    req.engine_version = engine;
     req.slots = 8;
     auto r = Await<RegisterResult>([&](Reply<RegisterResult> cb) { sched_->RegisterWorker(req, cb); });
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -339,6 +340,77 @@ TEST_F(FanoutTest, AnExpiredFinetuneLeaseResumesFromItsLatestCheckpoint) {
   // The stale attempt's reports change nothing.
   EXPECT_FALSE(Checkpoint(lora.fence, 30, "checkpoint-20").ok());
   EXPECT_EQ(StateOf(e + "/track@30"), JobState::kUnspecified);
+}
+
+constexpr const char* kCached = R"(experiment: cached
+jobs:
+  a: {kind: sleep, seconds: 1}
+  b: {kind: sleep, seconds: 2, after: [a]}
+  c: {kind: sleep, seconds: 3, after: [a], cache: false}
+  d: {kind: sleep, seconds: 4, after: [b]}
+)";
+
+// Runs every job of the experiment to success, each with one output named after it.
+void RunAll(FanoutTest* t, const std::string& w, int jobs) {
+  for (int done = 0; done < jobs;) {
+    std::vector<Lease> ls = t->Acquire(w);
+    ASSERT_FALSE(ls.empty()) << "nothing to run after " << done << " jobs";
+    for (Lease& l : ls) {
+      ASSERT_TRUE(t->Complete(l.fence, {{"out", "sha-" + l.job.name, "file", "/o/" + l.job.id, 1}},
+                              R"({"ran": ")" + l.job.name + R"("})").ok());
+      ++done;
+    }
+  }
+}
+
+TEST_F(FanoutTest, AnIdenticalResubmissionReusesOutputsExceptWhereCacheIsOff) {
+  const std::string e1 = Submit(kCached, "first");
+  const std::string w = Register("w1");
+  RunAll(this, w, 4);
+  const std::string e2 = Submit(kCached, "second");
+  ASSERT_NE(e1, e2);
+  for (const char* n : {"a", "b", "d"}) {
+    const JobRow* j = sched_->FindJob(e2 + "/" + n);
+    ASSERT_NE(j, nullptr);
+    EXPECT_EQ(j->state, JobState::kSucceeded) << n;
+    EXPECT_TRUE(j->cached) << n;
+    ASSERT_EQ(j->outputs.size(), 1u);
+    EXPECT_EQ(j->outputs[0].uri, "/o/" + e1 + "/" + n);
+  }
+  EXPECT_EQ(StateOf(e2 + "/c"), JobState::kReady);  // cache: false
+  EXPECT_FALSE(sched_->FindJob(e2 + "/c")->cached);
+  // The flag and the reused outputs are durable.
+  Close();
+  Open();
+  auto conn = store::Connection::Open(dir_.file("db"), true);
+  auto b = store::GetJob(**conn, e2 + "/b");
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_TRUE((*b)->cached);
+  EXPECT_EQ((*b)->state, JobState::kSucceeded);
+  EXPECT_EQ((*b)->outputs.at(0).uri, "/o/" + e1 + "/b");
+}
+
+TEST_F(FanoutTest, OneChangedParameterRerunsOnlyWhatDependsOnIt) {
+  Submit(kCached, "first");
+  const std::string w = Register("w1");
+  RunAll(this, w, 4);
+  std::string changed = kCached;
+  changed.replace(changed.find("seconds: 2"), 10, "seconds: 9");
+  const std::string e = Submit(changed, "changed");
+  EXPECT_TRUE(sched_->FindJob(e + "/a")->cached);
+  EXPECT_EQ(StateOf(e + "/b"), JobState::kReady);
+  EXPECT_FALSE(sched_->FindJob(e + "/b")->cached);
+  EXPECT_EQ(StateOf(e + "/d"), JobState::kPending);  // its input changes with b
+}
+
+TEST_F(FanoutTest, AnotherEngineVersionDoesNotReuseOutputs) {
+  Submit(kCached, "first");
+  const std::string w = Register("w1", "e1");
+  RunAll(this, w, 4);
+  Register("w1", "e2");  // the same worker, upgraded
+  const std::string e = Submit(kCached, "after-upgrade");
+  EXPECT_EQ(StateOf(e + "/a"), JobState::kReady);
+  EXPECT_FALSE(sched_->FindJob(e + "/a")->cached);
 }
 
 }  // namespace
