@@ -89,7 +89,7 @@ Status FillJobDetails(Connection& conn, JobRow* j) {
       j->depends_on.push_back(dep.size() > prefix ? dep.substr(prefix) : dep);
     }
   }
-  FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT name, sha256, size, kind, uri FROM artifacts WHERE job_id=?1 ORDER BY name"));
+  FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT name, sha256, size, kind, uri FROM artifacts WHERE job_id=?1 ORDER BY rowid"));
   s.Bind(1, j->id);
   while (true) {
     FC_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -243,7 +243,7 @@ StatusOr<Snapshot> LoadSnapshot(Connection& conn) {
       }
     }
     {
-      FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT job_id, name, sha256, size, kind, uri FROM artifacts ORDER BY job_id, name"));
+      FC_ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT job_id, name, sha256, size, kind, uri FROM artifacts ORDER BY job_id, rowid"));
       while (true) {
         FC_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;

@@ -1,0 +1,254 @@
+// End to end over the real services: an in-process coordinator (gRPC + HTTP on loopback, SQLite
+// on disk) and two workers speaking the WorkerService protocol, scripted so every step is
+// deterministic. Worker A fine-tunes and dies (stops heartbeating) after two checkpoints; worker
+// B meanwhile extracts the fanned-out circuits, then gets the fine-tune with resume_from = the
+// last checkpoint, finishes it and the last extraction. The stored lineage, circuits and the
+// tracking report (HTTP and the real `fcctl report --out` with its SVG files) are checked
+// against the circuits the workers wrote.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/tracking_commands.h"
+#include "common/circuit/diff.h"
+#include "common/circuit/json_format.h"
+#include "common/circuit/selection.h"
+#include "coordinator/server.h"
+#include "fc/v1/experiments.grpc.pb.h"
+#include "fc/v1/workers.grpc.pb.h"
+#include "tests/coordinator/test_util.h"
+
+namespace fc::coord {
+namespace {
+
+namespace pb = fc::v1;
+using fc::coord::testing::TempDir;
+using nlohmann::json;
+
+constexpr const char* kQuick = R"(experiment: quick
+jobs:
+  data: {kind: dataset, task: add_sub}
+  base: {kind: model, path: /models/base}
+  before: {kind: discover, model: base, data: data.circuit, top: 10%}
+  lora: {kind: finetune, model: base, data: data.ft, steps: 30, checkpoint_every: 10, retries: 2}
+  track: {kind: reextract, finetune: lora, like: before}
+)";
+
+circuit::Circuit Toy(int shift) {
+  circuit::GraphConfig cfg{2, 2, false};
+  circuit::GraphLayout g(cfg);
+  circuit::EdgeScores sc(cfg);
+  for (int b = 0; b < g.n_backward(); ++b) {
+    for (int f = 0; f < g.Prev(b); ++f) sc.at(f, b) = static_cast<float>((f * 7 + b * 3 + shift) % 13) + 0.5f;
+  }
+  auto c = circuit::MakeCircuit(std::move(sc));
+  auto sel = circuit::Selection::Parse("top:8,noprune");
+  EXPECT_TRUE(c.ok() && sel.ok() && circuit::Select(g, *sel, &*c).ok());
+  return *c;
+}
+
+class E2eTracking : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Config c;
+    c.db_path = dir_.file("db");
+    c.artifacts_dir = dir_.file("artifacts");
+    c.lease_ttl_ms = 1500;
+    c.heartbeat_ms = 300;
+    c.retry_backoff_ms = 10;
+    c.retry_backoff_max_ms = 50;
+    auto s = Server::Start(c);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
+    exp_ = pb::ExperimentService::NewStub(ch);
+    work_ = pb::WorkerService::NewStub(ch);
+  }
+  static std::unique_ptr<grpc::ClientContext> Ctx() {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  }
+  std::string Register(const std::string& name) {
+    pb::RegisterWorkerRequest req;
+    req.set_name(name);
+    req.set_slots(8);
+    req.set_engine_version("test");
+    pb::RegisterWorkerReply reply;
+    EXPECT_TRUE(work_->RegisterWorker(Ctx().get(), req, &reply).ok());
+    return reply.worker_id();
+  }
+  // Polls (long poll 200 ms) until `name` is leased to worker `w`; others leased meanwhile are kept.
+  pb::LeasedJob Take(const std::string& w, const std::string& name, int max_ms = 8000) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
+    while (std::chrono::steady_clock::now() < end) {
+      for (auto it = held_.begin(); it != held_.end(); ++it) {
+        if (it->job().name() == name) {
+          pb::LeasedJob l = *it;
+          held_.erase(it);
+          return l;
+        }
+      }
+      pb::AcquireJobRequest req;
+      req.set_worker_id(w);
+      req.set_free_slots(8);
+      req.set_wait_ms(200);
+      pb::AcquireJobReply reply;
+      EXPECT_TRUE(work_->AcquireJob(Ctx().get(), req, &reply).ok());
+      for (const auto& j : reply.jobs()) held_.push_back(j);
+    }
+    ADD_FAILURE() << name << " was never leased to " << w;
+    return {};
+  }
+  void Complete(const pb::LeasedJob& l, const std::vector<std::pair<std::string, std::string>>& outs,
+                const std::string& result = "{}") {
+    pb::ReportCompleteRequest req;
+    *req.mutable_fence() = l.fence();
+    req.set_result_json(result);
+    for (const auto& [n, uri] : outs) {
+      auto* a = req.add_outputs();
+      a->set_name(n);
+      a->set_uri(uri);
+      a->set_kind("file");
+    }
+    pb::ReportCompleteReply reply;
+    grpc::Status s = work_->ReportComplete(Ctx().get(), req, &reply);
+    ASSERT_TRUE(s.ok()) << l.job().name() << ": " << s.error_message();
+  }
+  grpc::Status Checkpoint(const pb::LeasedJob& l, int step, const std::string& parent) {
+    const std::string path = dir_.file("ckpt-" + std::to_string(step));
+    std::filesystem::create_directories(path);
+    json m = {{"checkpoint", {{"step", step}, {"path", path}, {"parent", parent},
+                              {"name", "checkpoint-" + std::to_string(step)}, {"loss", 1.0 / step},
+                              {"accuracy", step / 40.0}, {"method", "lora"}}}};
+    pb::ReportProgressRequest req;
+    *req.mutable_fence() = l.fence();
+    req.set_progress(step / 40.0);
+    req.set_message("checkpoint");
+    req.set_metrics_json(m.dump());
+    pb::ReportProgressReply reply;
+    return work_->ReportProgress(Ctx().get(), req, &reply);
+  }
+  // A discover worker: writes circuit `shift` as its output folder and reports its summary.
+  void Discover(const pb::LeasedJob& l, int shift) {
+    const std::string folder = dir_.file("circuit-" + l.job().name());
+    std::filesystem::create_directories(folder);
+    circuit::Circuit c = Toy(shift);
+    ASSERT_TRUE(circuit::WriteCircuitJson(c, circuit::JsonDialect::kEapOld, folder + "/circuit.json").ok());
+    written_[l.job().name()] = c;
+    json result = {{"nodes", c.CountNodes()}, {"edges", c.CountEdges()},
+                   {"faithfulness", {{"kl_pct", 90.0 + shift}, {"normalized", 0.8}}},
+                   {"accuracy", {{"clean", 0.9}, {"circuit", 0.7 + 0.01 * shift}}}};
+    Complete(l, {{"circuit", folder}}, result.dump());
+  }
+  pb::Job GetJob(const std::string& id) {
+    pb::GetJobRequest req;
+    req.set_id(id);
+    pb::GetJobReply reply;
+    EXPECT_TRUE(exp_->GetJob(Ctx().get(), req, &reply).ok());
+    return reply.job();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<pb::ExperimentService::Stub> exp_;
+  std::unique_ptr<pb::WorkerService::Stub> work_;
+  std::vector<pb::LeasedJob> held_;
+  std::map<std::string, circuit::Circuit> written_;
+};
+
+TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMatches) {
+  pb::SubmitExperimentRequest sreq;
+  sreq.set_spec(kQuick);
+  pb::SubmitExperimentReply sreply;
+  ASSERT_TRUE(exp_->SubmitExperiment(Ctx().get(), sreq, &sreply).ok());
+  const std::string e = sreply.experiment().id();
+  const std::string a = Register("worker-a");
+  Complete(Take(a, "data"), {{"ft", "/d/ft"}, {"circuit", "/d/circuit"}});
+  Complete(Take(a, "base"), {{"model", "/m"}});
+  Discover(Take(a, "before"), 0);
+  pb::LeasedJob lora = Take(a, "lora");
+  ASSERT_TRUE(Checkpoint(lora, 10, "base").ok());
+  ASSERT_TRUE(Checkpoint(lora, 20, "checkpoint-10").ok());
+
+  // Worker B extracts while A trains; then A dies (no heartbeat, no report).
+  const std::string b = Register("worker-b");
+  // track@0 may already be with A (leased alongside lora): A finishes it before dying.
+  bool zero_with_a = false;
+  for (const auto& l : held_) zero_with_a |= l.job().name() == "track@0";
+  Discover(Take(zero_with_a ? a : b, "track@0"), 0);
+  Discover(Take(b, "track@10"), 1);
+  Discover(Take(b, "track@20"), 2);
+  EXPECT_EQ(GetJob(e + "/lora").state(), pb::RUNNING);
+
+  pb::LeasedJob again = Take(b, "lora", 10000);  // after A's lease expired
+  EXPECT_EQ(again.fence().attempt(), 2);
+  json p = json::parse(again.job().params_json());
+  EXPECT_EQ(p.at("resume_from"), dir_.file("ckpt-20"));
+  ASSERT_TRUE(Checkpoint(again, 30, "checkpoint-20").ok());
+  Complete(again, {{"model", "/m2"}, {"checkpoint-10", dir_.file("ckpt-10")}, {"checkpoint-20", dir_.file("ckpt-20")},
+                   {"checkpoint-30", dir_.file("ckpt-30")}});
+  Discover(Take(b, "track@30"), 3);
+
+  pb::Job track = GetJob(e + "/track");
+  EXPECT_EQ(track.state(), pb::SUCCEEDED);
+  ASSERT_GE(track.outputs_size(), 1);
+  EXPECT_EQ(track.outputs(0).name(), "last");
+  EXPECT_EQ(track.outputs(0).uri(), dir_.file("circuit-track@30"));
+
+  // Lineage: checkpoint-30 (attempt 2, on B) -> 20 -> 10 (attempt 1, on A).
+  auto lin = cli::HttpGetJson(server_->http_address(), "/api/v1/lineage/" + e + "/lora/checkpoint-30", 5000);
+  ASSERT_TRUE(lin.ok()) << lin.status().ToString();
+  const json& chain = lin->at("lineage");
+  ASSERT_EQ(chain.size(), 3u);
+  EXPECT_EQ(chain[0].at("attempt"), 2);
+  EXPECT_EQ(chain[2].at("checkpoint"), e + "/lora/checkpoint-10");
+  EXPECT_EQ(chain[2].at("attempt"), 1);
+
+  // The report's diffs equal DiffCircuits of the circuits the workers wrote.
+  auto rep = cli::HttpGetJson(server_->http_address(), "/api/v1/experiments/" + e + "/tracking", 5000);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  const json& pts = rep->at("tracks").at(0).at("points");
+  ASSERT_EQ(pts.size(), 4u);
+  circuit::GraphLayout g(written_["track@0"].cfg());
+  auto base = circuit::Collapse(g, written_["track@0"]);
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = "track@" + std::to_string(i * 10);
+    auto now = circuit::Collapse(g, written_[name]);
+    auto d = circuit::DiffCircuits(*base, *now);
+    ASSERT_TRUE(d.ok());
+    const json& got = pts[i].at("diff_base");
+    ASSERT_TRUE(got.is_object()) << name << " " << rep->dump();
+    EXPECT_EQ(got.at("edges_added").get<size_t>(), d->edges_added.size()) << name;
+    EXPECT_EQ(got.at("edges_removed").get<size_t>(), d->edges_removed.size()) << name;
+    EXPECT_DOUBLE_EQ(got.at("edge_jaccard").get<double>(), d->edge_jaccard) << name;
+    EXPECT_EQ(pts[i].at("edges"), written_[name].CountEdges());
+    EXPECT_EQ(pts[i].at("step"), i * 10);
+  }
+  EXPECT_EQ(rep->at("finetunes").at(0).at("checkpoints").size(), 3u);
+
+  // The real fcctl writes the tables and the plots.
+  const std::string out = dir_.file("report");
+  const std::string cmd = std::string(FCCTL_BIN) + " --http " + server_->http_address() + " report " + e +
+                          " --out " + out + " > " + dir_.file("report.txt") + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << cmd;
+  for (const char* f : {"report.json", "accuracy.svg", "faithfulness.svg", "circuit_size.svg", "layers_track.svg"}) {
+    EXPECT_TRUE(std::filesystem::file_size(out + "/" + f) > 100) << f;
+  }
+  std::ifstream txt(dir_.file("report.txt"));
+  std::string all((std::istreambuf_iterator<char>(txt)), std::istreambuf_iterator<char>());
+  EXPECT_NE(all.find("circuit tracking track"), std::string::npos) << all;
+  EXPECT_NE(all.find("checkpoint-30"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace fc::coord
