@@ -21,6 +21,7 @@
 #include "coordinator/rpc/rpc_metrics.h"
 #include "coordinator/rpc/watch_hub.h"
 #include "coordinator/rpc/worker_service.h"
+#include "coordinator/tracking/tracking_service.h"
 #include "coordinator/store/store.h"
 
 namespace fc::coord {
@@ -146,6 +147,7 @@ Status Server::Init(const Config& config) {
   experiment_service_ = std::make_unique<rpc::ExperimentService>(ctx);
   worker_service_ = std::make_unique<rpc::WorkerService>(ctx);
   admin_service_ = std::make_unique<rpc::AdminService>(ctx);
+  tracking_service_ = std::make_unique<tracking::TrackingService>(&store_->readers());
   if (blob_store_) {
     artifacts::ArtifactServiceOptions ao;
     ao.metrics = &metrics_;
@@ -164,6 +166,7 @@ Status Server::Init(const Config& config) {
   builder.RegisterService(experiment_service_.get());
   builder.RegisterService(worker_service_.get());
   builder.RegisterService(admin_service_.get());
+  builder.RegisterService(tracking_service_.get());
   if (artifact_service_) builder.RegisterService(artifact_service_.get());
   grpc_ = builder.BuildAndStart();
   if (!grpc_ || grpc_port_ == 0) return UnavailableError("flag --listen: cannot listen on {}", config.grpc_listen);

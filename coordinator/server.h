@@ -31,6 +31,7 @@ namespace fc::coord {
 
 namespace store { class Store; }
 namespace http { class HttpServer; }
+namespace tracking { class TrackingService; }
 namespace rpc {
 class ExperimentService;
 class WorkerService;
@@ -106,6 +107,7 @@ class Server {
   std::unique_ptr<rpc::ExperimentService> experiment_service_;
   std::unique_ptr<rpc::WorkerService> worker_service_;
   std::unique_ptr<rpc::AdminService> admin_service_;
+  std::unique_ptr<tracking::TrackingService> tracking_service_;  // docs/tracking.md
   std::unique_ptr<artifacts::BlobStore> blob_store_;              // --artifacts DIR
   std::unique_ptr<artifacts::ArtifactService> artifact_service_;  // destroyed before blob_store_
   std::unique_ptr<grpc::Server> grpc_;

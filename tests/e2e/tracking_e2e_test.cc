@@ -23,6 +23,7 @@
 #include "common/circuit/selection.h"
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
+#include "fc/v1/tracking.grpc.pb.h"
 #include "fc/v1/workers.grpc.pb.h"
 #include "tests/coordinator/test_util.h"
 
@@ -234,6 +235,24 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
     EXPECT_EQ(pts[i].at("step"), i * 10);
   }
   EXPECT_EQ(rep->at("finetunes").at(0).at("checkpoints").size(), 3u);
+
+  // The gRPC TrackingService answers the same documents.
+  auto tracking = pb::TrackingService::NewStub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  pb::GetExperimentTrackingRequest treq;
+  treq.set_experiment_id(e);
+  pb::TrackingJsonReply treply;
+  ASSERT_TRUE(tracking->GetExperimentTracking(Ctx().get(), treq, &treply).ok());
+  EXPECT_EQ(json::parse(treply.json()), *rep);
+  pb::GetLineageRequest lreq;
+  lreq.set_checkpoint(e + "/lora/checkpoint-99");
+  grpc::Status missing = tracking->GetLineage(Ctx().get(), lreq, &treply);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  pb::DiffCircuitsRequest dreq;
+  dreq.set_before(e + "/track@0");
+  dreq.set_after(e + "/track@30");
+  ASSERT_TRUE(tracking->DiffCircuits(Ctx().get(), dreq, &treply).ok());
+  EXPECT_EQ(json::parse(treply.json()).at("edges_added"), pts[3].at("diff_base").at("edges_added"));
 
   // The real fcctl writes the tables and the plots.
   const std::string out = dir_.file("report");
