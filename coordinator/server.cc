@@ -21,6 +21,7 @@
 #include "coordinator/rpc/rpc_metrics.h"
 #include "coordinator/rpc/watch_hub.h"
 #include "coordinator/rpc/worker_service.h"
+#include "coordinator/tracking/ingester.h"
 #include "coordinator/tracking/tracking_service.h"
 #include "coordinator/store/store.h"
 
@@ -127,10 +128,15 @@ Status Server::Init(const Config& config) {
       [writer](store::WriteBatch b, Scheduler::CommitDone done) { writer->Submit(std::move(b), std::move(done)); },
       &metrics_);
   rpc::WatchHub* hub = hub_.get();
+  auto ingester = tracking::CircuitIngester::Start(config.db_path);
+  if (!ingester.ok()) return ingester.status();
+  ingester_ = std::move(*ingester);
+  tracking::CircuitIngester* ing = ingester_.get();
   auto shared_snap = std::make_shared<store::Snapshot>(std::move(snap));
-  RunOnIo([hub, shared_snap](Scheduler& s) {
+  RunOnIo([hub, ing, shared_snap](Scheduler& s) {
     s.Recover(std::move(*shared_snap));
     s.SetEventSink([hub](const std::vector<EventRow>& events) { hub->Publish(events); });
+    s.SetCircuitSink([ing](const std::vector<std::string>& ids) { ing->Enqueue(ids); });
   });
   tick_ = std::make_unique<boost::asio::steady_timer>(io_);
   boost::asio::post(io_, [this] { ArmTick(); });

@@ -31,7 +31,7 @@ namespace fc::coord {
 
 namespace store { class Store; }
 namespace http { class HttpServer; }
-namespace tracking { class TrackingService; }
+namespace tracking { class TrackingService; class CircuitIngester; }
 namespace rpc {
 class ExperimentService;
 class WorkerService;
@@ -102,6 +102,7 @@ class Server {
   SystemClock clock_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<tracking::CircuitIngester> ingester_;  // edge scores of finished discover jobs
   std::unique_ptr<rpc::WatchHub> hub_;
   std::unique_ptr<rpc::RpcMetrics> rpc_metrics_;
   std::unique_ptr<rpc::ExperimentService> experiment_service_;

@@ -285,6 +285,11 @@ void Scheduler::CommitAndReply(store::WriteBatch b, std::function<void(const Sta
       return;
     }
     if (event_sink_ && !done.events.empty()) event_sink_(done.events);
+    if (circuit_sink_ && !done.tracking.circuits.empty()) {
+      std::vector<std::string> ids;
+      for (const tracking::CircuitRow& c : done.tracking.circuits) ids.push_back(c.id);
+      circuit_sink_(ids);
+    }
     then(Status::OK());
   });
 }

@@ -116,6 +116,9 @@ class Scheduler {
   // Rebuilds memory from the store's snapshot; call once before anything else.
   void Recover(store::Snapshot snapshot);
   void SetEventSink(EventSink sink) { event_sink_ = std::move(sink); }
+  // Ids of circuits whose summary rows were just committed (edge-score ingestion).
+  using CircuitSink = std::function<void(const std::vector<std::string>&)>;
+  void SetCircuitSink(CircuitSink sink) { circuit_sink_ = std::move(sink); }
 
   // --- clients
   void Submit(SubmitRequest req, Reply<SubmitResult> reply);
@@ -252,6 +255,7 @@ class Scheduler {
   Clock* clock_;
   Commit commit_;
   EventSink event_sink_;
+  CircuitSink circuit_sink_;
   Status failed_;
 
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;

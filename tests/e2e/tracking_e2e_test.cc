@@ -236,6 +236,18 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
   }
   EXPECT_EQ(rep->at("finetunes").at(0).at("checkpoints").size(), 3u);
 
+  // The coordinator stored every circuit's edge scores in the background.
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = e + "/track@" + std::to_string(i * 10);
+    bool stored = false;
+    for (int tries = 0; tries < 100 && !stored; ++tries) {
+      auto c = cli::HttpGetJson(server_->http_address(), "/api/v1/circuits/" + id, 5000);
+      stored = c.ok() && c->value("scores_stored", false);
+      if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(stored) << id;
+  }
+
   // The gRPC TrackingService answers the same documents.
   auto tracking = pb::TrackingService::NewStub(
       grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
