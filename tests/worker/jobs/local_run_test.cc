@@ -8,8 +8,12 @@ namespace fc::jobs::testing {
 namespace {
 
 std::string WorkerBinary() {
+#ifdef FC_WORKER_BINARY
+  return FC_WORKER_BINARY;
+#else
   const char* b = std::getenv("FC_BUILD_DIR");
   return std::string(b ? b : "build") + "/worker/agent/fc-worker";
+#endif
 }
 
 int Shell(const std::string& cmd) {
