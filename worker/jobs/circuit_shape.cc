@@ -16,7 +16,8 @@ StatusOr<circuit::ModelShape> CircuitModelShape(const agent::JobContext& ctx, co
     if (!cfg.ok()) return params.Invalid("model", cfg.status().message());
     return ShapeOf(*cfg);
   }
-  std::string dir = IsDir(circuit_path) ? circuit_path : std::filesystem::path(circuit_path).parent_path().string();
+  std::string dir = IsDir(circuit_path + "/circuit") ? circuit_path + "/circuit"
+                    : IsDir(circuit_path)            ? circuit_path : std::filesystem::path(circuit_path).parent_path().string();
   auto summary = ReadJsonFile((dir.empty() ? "." : dir) + "/summary.json");
   if (summary.ok() && summary->contains("model")) {
     auto shape = ShapeFromJson(summary->at("model"), dir + "/summary.json");

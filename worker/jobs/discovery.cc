@@ -167,7 +167,10 @@ Status WriteCircuitFolder(const std::string& dir, const DiscoveryResult& r, cons
 StatusOr<circuit::CollapsedCircuit> ReadCollapsedInput(const JobParams& params, const std::string& param,
                                                        const std::string& path) {
   std::string file = path;
-  if (IsDir(path)) {
+  if (IsDir(path + "/circuit")) file = path + "/circuit";  // a discover/merge job's output folder
+  const std::string dir = file;
+  if (IsDir(dir)) {
+    const std::string path = dir;
     file = IsFile(path + "/circuit_collapsed.json") ? path + "/circuit_collapsed.json" : path + "/circuit.json";
     if (!IsFile(file)) return params.Invalid(param, fmt::format("'{}' holds no circuit_collapsed.json or circuit.json", path));
   }
