@@ -76,7 +76,12 @@ rc=0
 echo
 "$FCCTL" --coordinator "$ADDR" status "$EXP_ID" || true
 if [ "$rc" -eq 0 ]; then
-  echo "run-quickstart: experiment $EXP_ID SUCCEEDED (outputs under $DEMO/work)"
+  # The stage-wise tracking report (tables here, SVG plots and report.json under $DEMO/report).
+  # Experiments without science jobs (smoke.yaml) have nothing to track: say so, not fail.
+  echo
+  "$FCCTL" --coordinator "$ADDR" report "$EXP_ID" --out "$DEMO/report" \
+    || echo "run-quickstart: no tracking report for $EXP_ID"
+  echo "run-quickstart: experiment $EXP_ID SUCCEEDED (outputs under $DEMO/work, plots under $DEMO/report)"
 else
   echo "run-quickstart: experiment $EXP_ID did not succeed (exit $rc); logs in $DEMO/" >&2
 fi
