@@ -385,8 +385,10 @@ void Agent::Impl::StartJob(const pb::LeasedJob& leased) {
 void Agent::Impl::ThrottledProgress(RunningJob* job, Clock::time_point* last, double p,
                                     const std::string& msg, const nlohmann::json& metrics) {
   auto now = Clock::now();
-  // The final 100% always goes out, so the job's last message is the executor's last word.
-  if (p < 1.0 && *last != Clock::time_point() &&
+  // The final 100% always goes out, so the job's last message is the executor's last word. A
+  // checkpoint announcement is never throttled: the coordinator fans re-extraction out from it.
+  const bool announces_checkpoint = metrics.is_object() && metrics.contains("checkpoint");
+  if (p < 1.0 && !announces_checkpoint && *last != Clock::time_point() &&
       now - *last < std::chrono::milliseconds(cfg_.progress_min_interval_ms)) {
     return;
   }

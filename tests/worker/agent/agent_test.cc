@@ -171,7 +171,7 @@ class AgentTest : public ::testing::Test {
     c.drain_grace_ms = drain_grace_ms;
     c.reconnect_initial_ms = 50;
     c.reconnect_max_ms = 200;
-    c.progress_min_interval_ms = 0;
+    c.progress_min_interval_ms = progress_interval_ms_;
     agent_ = std::make_unique<Agent>(c, &registry_);
     agent_thread_ = std::thread([this] { run_status_ = agent_->Run(); });
   }
@@ -182,6 +182,7 @@ class AgentTest : public ::testing::Test {
     agent_.reset();
   }
 
+  int progress_interval_ms_ = 0;
   ExecutorRegistry registry_;
   FakeCoordinator fake_;
   std::unique_ptr<grpc::Server> server_;
@@ -244,6 +245,40 @@ TEST_F(AgentTest, RunsALeasedJobAndReportsStartedProgressAndCompleteWithItsFence
     for (const auto& f : h.running()) seen |= f.job_id() == "e1/a";
   }
   EXPECT_TRUE(seen);
+}
+
+// Announces checkpoints back to back, like a fine-tuning executor with a short checkpoint_every.
+class CheckpointingExecutor : public Executor {
+ public:
+  Status Run(JobContext& ctx) override {
+    for (int step = 1; step <= 5; ++step) {
+      ctx.ReportProgress(step / 10.0, "step", {{"step", step}, {"loss", 1.0}});
+      ctx.ReportProgress(step / 10.0, "checkpoint", {{"checkpoint", {{"step", step}}}});
+    }
+    return Status::OK();
+  }
+};
+
+TEST_F(AgentTest, CheckpointAnnouncementsAreNeverThrottled) {
+  ASSERT_TRUE(registry_.Register("ckpt", [] { return std::make_unique<CheckpointingExecutor>(); }).ok());
+  progress_interval_ms_ = 60000;  // ordinary progress: at most one report a minute
+  StartAgent();
+  fake_.AddJob("e1/ft", "ckpt", nlohmann::json::object(), 1);
+  ASSERT_TRUE(fake_.WaitUntil([&] { return !fake_.completed.empty(); }));
+  std::lock_guard<std::mutex> l(fake_.mu);
+  std::vector<int> steps;
+  int plain = 0;
+  for (const auto& p : fake_.progress) {
+    if (p.metrics_json().empty()) continue;
+    auto m = nlohmann::json::parse(p.metrics_json());
+    if (m.contains("checkpoint")) {
+      steps.push_back(m["checkpoint"]["step"].get<int>());
+    } else {
+      ++plain;
+    }
+  }
+  EXPECT_EQ(steps, (std::vector<int>{1, 2, 3, 4, 5}));
+  EXPECT_LE(plain, 1);  // the throttle still holds for ordinary progress
 }
 
 // Writes one file output, like an engine executor would.
