@@ -79,7 +79,7 @@ if [ "$rc" -eq 0 ]; then
   # The stage-wise tracking report (tables here, SVG plots and report.json under $DEMO/report).
   # Experiments without science jobs (smoke.yaml) have nothing to track: say so, not fail.
   echo
-  "$FCCTL" --coordinator "$ADDR" report "$EXP_ID" --out "$DEMO/report" \
+  "$FCCTL" --coordinator "$ADDR" --http "$HTTP" report "$EXP_ID" --out "$DEMO/report" \
     || echo "run-quickstart: no tracking report for $EXP_ID"
   echo "run-quickstart: experiment $EXP_ID SUCCEEDED (outputs under $DEMO/work, plots under $DEMO/report)"
 else
