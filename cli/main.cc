@@ -82,6 +82,13 @@ int main(int argc, char** argv) {
   circuit_diff->add_option("a", circuit_a)->required();
   circuit_diff->add_option("b", circuit_b)->required();
   add_output(circuit_diff);
+  std::string export_format = "eapig", export_out;
+  CLI::App* circuit_export = circuit->add_subcommand("export", "the circuit as EAP-IG JSON, collapsed JSON or Graphviz DOT");
+  circuit_export->add_option("id", circuit_a, "circuit id (the discover job id)")->required();
+  circuit_export->add_option("--format", export_format, "eapig (full q/k/v form), collapsed or dot")
+      ->check(CLI::IsMember({"eapig", "collapsed", "dot"}))
+      ->capture_default_str();
+  circuit_export->add_option("--out", export_out, "write to this file instead of stdout");
   CLI::App* lineage = app.add_subcommand("lineage", "a checkpoint's chain of parents (EXP/JOB/checkpoint-N)");
   lineage->add_option("checkpoint", id)->required();
   add_output(lineage);
@@ -117,6 +124,7 @@ int main(int argc, char** argv) {
   if (report->parsed()) return CmdReport(o, http, experiment, out_dir);
   if (circuit_show->parsed()) return CmdCircuitShow(o, http, circuit_a);
   if (circuit_diff->parsed()) return CmdCircuitDiff(o, http, circuit_a, circuit_b);
+  if (circuit_export->parsed()) return CmdCircuitExport(o, http, circuit_a, export_format, export_out);
   if (lineage->parsed()) return CmdLineage(o, http, id);
   return kExitBadInput;
 }

@@ -1,6 +1,7 @@
 #include "cli/tracking_commands.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,6 +29,8 @@ StatusCode CodeFromName(const std::string& n) {
   if (n == "INVALID_ARGUMENT") return StatusCode::kInvalidArgument;
   if (n == "UNAVAILABLE") return StatusCode::kUnavailable;
   if (n == "DATA_LOSS") return StatusCode::kDataLoss;
+  if (n == "FAILED_PRECONDITION") return StatusCode::kFailedPrecondition;
+  if (n == "RESOURCE_EXHAUSTED") return StatusCode::kResourceExhausted;
   return StatusCode::kInternal;
 }
 
@@ -60,7 +63,8 @@ Status WriteFile(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-StatusOr<json> HttpGetJson(const std::string& hostport, const std::string& target, int64_t timeout_ms) {
+StatusOr<std::string> HttpGetText(const std::string& hostport, const std::string& target, int64_t timeout_ms,
+                                  int64_t max_bytes) {
   const size_t colon = hostport.rfind(':');
   if (colon == std::string::npos) return InvalidArgumentError("--http '{}': expected HOST:PORT", hostport);
   const std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
@@ -74,21 +78,35 @@ StatusOr<json> HttpGetJson(const std::string& hostport, const std::string& targe
     req.set(http::field::host, host);
     http::write(stream, req);
     beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
+    // Beast caps a response body at 8 MB by default; exports and reports can be larger.
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(static_cast<std::uint64_t>(max_bytes));
+    beast::error_code rec;
+    http::read(stream, buf, parser, rec);
+    if (rec == http::error::body_limit) {
+      return ResourceExhaustedError("GET {}: the answer is larger than {} bytes", target, max_bytes);
+    }
+    if (rec) throw beast::system_error(rec);
+    http::response<http::string_body> res = parser.release();
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    json body = json::parse(res.body(), nullptr, false);
     if (res.result_int() != 200) {
+      json body = json::parse(res.body(), nullptr, false);
       std::string msg = body.is_object() ? body.value("error", res.body()) : res.body();
       std::string code = body.is_object() ? body.value("code", "") : "";
       return Status(CodeFromName(code), fmt::format("{} (HTTP {})", msg, res.result_int()));
     }
-    if (body.is_discarded()) return InternalError("GET {}: the answer is not JSON", target);
-    return body;
+    return std::move(res.body());
   } catch (const std::exception& e) {
     return UnavailableError("GET http://{}{}: {}", hostport, target, e.what());
   }
+}
+
+StatusOr<json> HttpGetJson(const std::string& hostport, const std::string& target, int64_t timeout_ms) {
+  FC_ASSIGN_OR_RETURN(std::string text, HttpGetText(hostport, target, timeout_ms));
+  json body = json::parse(text, nullptr, false);
+  if (body.is_discarded()) return InternalError("GET {}: the answer is not JSON", target);
+  return body;
 }
 
 std::string TrackingTables(const json& r) {
@@ -238,6 +256,30 @@ int CmdCircuitDiff(const CommonOptions& o, const std::string& http, const std::s
   const json& rm = r->at("edges_removed_per_layer");
   for (size_t l = 0; l < ad.size(); ++l) rows.push_back({std::to_string(l), Int(ad[l]), Int(rm[l])});
   fmt::print("{}", RenderTable({"LAYER", "+EDGES", "-EDGES"}, rows));
+  return kExitOk;
+}
+
+int CmdCircuitExport(const CommonOptions& o, const std::string& http, const std::string& id, const std::string& format,
+                     const std::string& out_file) {
+  auto doc = HttpGetText(http, "/api/v1/circuits/" + id + "/export?format=" + format, o.timeout_ms);
+  if (!doc.ok()) return Report(doc.status(), o, http);
+  if (out_file.empty() || out_file == "-") {
+    fmt::print("{}", *doc);
+    if (!doc->empty() && doc->back() != '\n') fmt::print("\n");
+    return kExitOk;
+  }
+  // tmp + rename: a reader of FILE never sees half a circuit.
+  const std::string tmp = out_file + ".tmp";
+  Status s = WriteFile(tmp, *doc);
+  if (s.ok() && std::rename(tmp.c_str(), out_file.c_str()) != 0) {
+    s = UnavailableError("cannot rename '{}' to '{}'", tmp, out_file);
+  }
+  if (!s.ok()) {
+    std::remove(tmp.c_str());
+    fmt::print(stderr, "fcctl: {}\n", s.message());
+    return kExitError;
+  }
+  fmt::print(stderr, "wrote {} ({} bytes, {})\n", out_file, doc->size(), format);
   return kExitOk;
 }
 

@@ -128,7 +128,7 @@ Status Server::Init(const Config& config) {
       [writer](store::WriteBatch b, Scheduler::CommitDone done) { writer->Submit(std::move(b), std::move(done)); },
       &metrics_);
   rpc::WatchHub* hub = hub_.get();
-  auto ingester = tracking::CircuitIngester::Start(config.db_path);
+  auto ingester = tracking::CircuitIngester::Start(config.db_path, blob_store_.get());
   if (!ingester.ok()) return ingester.status();
   ingester_ = std::move(*ingester);
   tracking::CircuitIngester* ing = ingester_.get();
@@ -153,7 +153,7 @@ Status Server::Init(const Config& config) {
   experiment_service_ = std::make_unique<rpc::ExperimentService>(ctx);
   worker_service_ = std::make_unique<rpc::WorkerService>(ctx);
   admin_service_ = std::make_unique<rpc::AdminService>(ctx);
-  tracking_service_ = std::make_unique<tracking::TrackingService>(&store_->readers());
+  tracking_service_ = std::make_unique<tracking::TrackingService>(&store_->readers(), blob_store_.get());
   if (blob_store_) {
     artifacts::ArtifactServiceOptions ao;
     ao.metrics = &metrics_;
@@ -204,7 +204,7 @@ Status Server::Init(const Config& config) {
       (void)failed;
       return Status::OK();
     };
-    auto routes = std::make_shared<http::Routes>(conn.get(), workers, health, reg);
+    auto routes = std::make_shared<http::Routes>(conn.get(), workers, health, reg, blob_store_.get());
     return [routes, conn](const std::string& m, const std::string& t) -> http::Response {
       if (!conn) return {503, "text/plain", "no database connection\n"};
       return routes->Handle(m, t);
@@ -263,6 +263,7 @@ void Server::Shutdown() {
   work_.reset();
   if (io_thread_.joinable()) io_thread_.join();
   grpc_.reset();
+  ingester_.reset();  // joins its thread, which reads blob_store_ (destroyed before it)
   store_.reset();
   done_.set_value();
 }

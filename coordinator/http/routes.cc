@@ -59,6 +59,8 @@ Response Error(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument: code = 400; break;
     case StatusCode::kNotFound: code = 404; break;
+    case StatusCode::kFailedPrecondition: code = 409; break;
+    case StatusCode::kResourceExhausted: code = 413; break;
     case StatusCode::kUnavailable: code = 503; break;
     default: break;
   }
@@ -129,7 +131,7 @@ Response Routes::Handle(const std::string& method, const std::string& target) {
     std::string id = UrlDecode(path.substr(kExp.size()));
     const std::string kTracking = "/tracking";
     if (id.size() > kTracking.size() && id.compare(id.size() - kTracking.size(), kTracking.size(), kTracking) == 0) {
-      return Tracked(tracking::ExperimentTrackingJson(*conn_, id.substr(0, id.size() - kTracking.size())));
+      return Tracked(tracking::ExperimentTrackingJson(*conn_, id.substr(0, id.size() - kTracking.size()), blobs_));
     }
     return Experiment(id);
   }
@@ -137,9 +139,17 @@ Response Routes::Handle(const std::string& method, const std::string& target) {
   const std::string kCircuit = "/api/v1/circuits/";
   if (path.rfind(kCircuit, 0) == 0) {
     std::string id = UrlDecode(path.substr(kCircuit.size()));
+    const std::string kExport = "/export";
+    if (id.size() > kExport.size() && id.compare(id.size() - kExport.size(), kExport.size(), kExport) == 0) {
+      auto format = tracking::ParseExportFormat(q.count("format") ? q.at("format") : "eapig");
+      if (!format.ok()) return Error(format.status().WithContext("query 'format'"));
+      auto doc = tracking::ExportCircuit(*conn_, id.substr(0, id.size() - kExport.size()), *format, blobs_);
+      if (!doc.ok()) return Error(doc.status());
+      return {200, doc->content_type, std::move(doc->body)};
+    }
     size_t diff = id.find("/diff/");
     if (diff != std::string::npos) {
-      return Tracked(tracking::CircuitDiffJson(*conn_, id.substr(0, diff), id.substr(diff + 6)));
+      return Tracked(tracking::CircuitDiffJson(*conn_, id.substr(0, diff), id.substr(diff + 6), blobs_));
     }
     return Tracked(tracking::CircuitJson(*conn_, id));
   }

@@ -8,14 +8,21 @@
 //   GET /api/v1/workers                ?include_dead=1
 //   GET /api/v1/experiments/{id}/tracking, /api/v1/circuits/{id}[/diff/{id}],
 //       /api/v1/lineage/{job id}/{checkpoint}   stage-wise tracking (docs/tracking.md)
+//   GET /api/v1/circuits/{id}/export?format=eapig|collapsed|dot   the circuit as a document
+//       (JSON or text/vnd.graphviz, at most tracking::kMaxExportBytes)
 // Runs on the HTTP thread with that thread's own read-only connection; workers come from the
-// scheduler through `workers` (which hops to the io thread).
+// scheduler through `workers` (which hops to the io thread). The tracking routes may read
+// circuit files and `blob:` outputs from `blobs` (the artifact store, may be null) on the HTTP
+// thread, which is the HTTP server's own (never the io thread or gRPC's).
+// Errors are {"error", "code"} JSON: 400 INVALID_ARGUMENT, 404 NOT_FOUND, 409
+// FAILED_PRECONDITION, 413 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, else 500 (DATA_LOSS, ...).
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "coordinator/artifacts/blob_store.h"
 #include "coordinator/metrics/registry.h"
 #include "coordinator/scheduler/scheduler.h"
 #include "coordinator/store/db.h"
@@ -32,8 +39,9 @@ class Routes {
  public:
   using WorkersFn = std::function<StatusOr<std::vector<WorkerView>>(bool include_dead)>;
   using HealthFn = std::function<Status()>;
-  Routes(store::Connection* conn, WorkersFn workers, HealthFn health, metrics::Registry* metrics)
-      : conn_(conn), workers_(std::move(workers)), health_(std::move(health)), metrics_(metrics) {}
+  Routes(store::Connection* conn, WorkersFn workers, HealthFn health, metrics::Registry* metrics,
+         const artifacts::BlobStore* blobs = nullptr)
+      : conn_(conn), workers_(std::move(workers)), health_(std::move(health)), metrics_(metrics), blobs_(blobs) {}
 
   Response Handle(const std::string& method, const std::string& target);
 
@@ -48,6 +56,7 @@ class Routes {
   WorkersFn workers_;
   HealthFn health_;
   metrics::Registry* metrics_;
+  const artifacts::BlobStore* blobs_;
 };
 
 // "a%2Fb+c" -> "a/b c"

@@ -1,21 +1,19 @@
 #include "coordinator/tracking/ingester.h"
 
-#include <filesystem>
-
 #include <spdlog/spdlog.h>
 
 #include "common/circuit/json_format.h"
-#include "coordinator/store/job_store.h"
+#include "coordinator/tracking/report.h"
 #include "coordinator/tracking/tracking_store.h"
 
 namespace fc::coord::tracking {
 
-namespace fs = std::filesystem;
-
-StatusOr<std::unique_ptr<CircuitIngester>> CircuitIngester::Start(const std::string& db_path) {
+StatusOr<std::unique_ptr<CircuitIngester>> CircuitIngester::Start(const std::string& db_path,
+                                                                  const artifacts::BlobStore* blobs) {
   FC_ASSIGN_OR_RETURN(auto conn, store::Connection::Open(db_path, false));
   std::unique_ptr<CircuitIngester> ing(new CircuitIngester());
   ing->conn_ = std::move(conn);
+  ing->blobs_ = blobs;
   ing->thread_ = std::thread([p = ing.get()] { p->Run(); });
   return ing;
 }
@@ -52,24 +50,19 @@ void CircuitIngester::Run() {
       ingested_++;
     } else {
       skipped_++;
-      spdlog::info("circuit={} edge scores not stored: {}", id, s.message());
+      // A corrupt blob is worth an operator's attention; an unreadable path is expected.
+      if (s.code() == StatusCode::kDataLoss) {
+        spdlog::warn("circuit={} edge scores not stored: {}", id, s.ToString());
+      } else {
+        spdlog::info("circuit={} edge scores not stored: {}", id, s.ToString());
+      }
     }
   }
 }
 
 Status CircuitIngester::IngestOne(const std::string& id) {
-  FC_ASSIGN_OR_RETURN(auto row, GetCircuit(*conn_, id));
-  if (!row) return NotFoundError("no circuits row");
-  FC_ASSIGN_OR_RETURN(auto job, store::GetJob(*conn_, row->job_id));
-  if (!job || job->outputs.empty()) return NotFoundError("job {} has no outputs", row->job_id);
-  std::string path = job->outputs.front().uri;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) path += "/circuit.json";
-  if (!fs::is_regular_file(path, ec)) {
-    return NotFoundError("output '{}' is not a readable file on the coordinator", job->outputs.front().uri);
-  }
-  FC_ASSIGN_OR_RETURN(circuit::CircuitFile f, circuit::ReadCircuitJson(path));
-  if (f.is_collapsed) return FailedPreconditionError("'{}' is a collapsed circuit (no per-q/k/v scores)", path);
+  FC_ASSIGN_OR_RETURN(circuit::CircuitFile f, ReadCircuitOutput(*conn_, id, blobs_));
+  if (f.is_collapsed) return FailedPreconditionError("the output is a collapsed circuit (no per-q/k/v scores)");
   return PutCircuitScores(*conn_, id, f.full);
 }
 

@@ -1,8 +1,11 @@
 // Stores the edge scores of finished discover jobs (circuit_scores) off the io thread: the
 // scheduler hands over the ids of committed circuits; one background thread with its own
-// read-write connection reads each job's circuit output (a local circuit.json path or a folder
-// holding one) and writes the scores. Outputs the coordinator cannot read (another host's path,
-// blob uris) are skipped with a log line; the report then has no diffs for them.
+// read-write connection reads each job's circuit output and writes the scores. The output is
+// read through artifacts::ReadOutputFile: a local circuit.json, a folder holding circuit.json
+// or circuit/circuit.json, or the same as a `blob:` file or tree in the coordinator's artifact
+// store (`blobs`, verified while read). Outputs it cannot read (another host's path, a blob
+// uri without an artifact store, a missing or corrupt blob: DATA_LOSS) are skipped with a log
+// line naming the reason; the report then has no diffs for them.
 #pragma once
 
 #include <atomic>
@@ -17,11 +20,17 @@
 #include "common/status.h"
 #include "coordinator/store/db.h"
 
+namespace fc::artifacts {
+class BlobStore;
+}
+
 namespace fc::coord::tracking {
 
 class CircuitIngester {
  public:
-  static StatusOr<std::unique_ptr<CircuitIngester>> Start(const std::string& db_path);
+  // `blobs` (may be null: plain paths only) must outlive the ingester.
+  static StatusOr<std::unique_ptr<CircuitIngester>> Start(const std::string& db_path,
+                                                          const artifacts::BlobStore* blobs = nullptr);
   ~CircuitIngester();  // finishes the queue, joins
 
   void Enqueue(const std::vector<std::string>& circuit_ids);
@@ -34,6 +43,7 @@ class CircuitIngester {
   Status IngestOne(const std::string& id);
 
   std::unique_ptr<store::Connection> conn_;
+  const artifacts::BlobStore* blobs_ = nullptr;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

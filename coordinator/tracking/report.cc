@@ -1,11 +1,12 @@
 #include "coordinator/tracking/report.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 
 #include "common/circuit/diff.h"
+#include "common/circuit/dot_format.h"
 #include "common/circuit/json_format.h"
+#include "coordinator/artifacts/artifact_reader.h"
 #include "coordinator/store/job_store.h"
 #include "coordinator/tracking/fanout.h"
 #include "coordinator/tracking/tracking_store.h"
@@ -14,7 +15,6 @@ namespace fc::coord::tracking {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 json ParseOr(const std::string& s) {
   json j = json::parse(s.empty() ? "{}" : s, nullptr, false);
@@ -59,32 +59,57 @@ StatusOr<std::vector<JobRow>> AllJobs(store::Connection& conn, const std::string
   return out;
 }
 
+const std::vector<std::string> kCircuitMembers = {"circuit.json", "circuit/circuit.json", "circuit_collapsed.json",
+                                                  "circuit/circuit_collapsed.json"};
+
 }  // namespace
 
-StatusOr<circuit::CollapsedCircuit> LoadCollapsed(store::Connection& conn, const std::string& circuit_id) {
+StatusOr<circuit::CircuitFile> ReadCircuitOutput(store::Connection& conn, const std::string& circuit_id,
+                                                 const artifacts::BlobStore* blobs) {
+  FC_ASSIGN_OR_RETURN(auto row, GetCircuit(conn, circuit_id));
+  if (!row) return NotFoundError("circuit '{}' not found", circuit_id);
+  FC_ASSIGN_OR_RETURN(auto job, store::GetJob(conn, row->job_id));
+  if (!job || job->outputs.empty()) {
+    return FailedPreconditionError("circuit '{}': job {} has no outputs", circuit_id, row->job_id);
+  }
+  FC_ASSIGN_OR_RETURN(artifacts::OutputFile file,
+                      artifacts::ReadOutputFile(blobs, job->outputs.front().uri, kCircuitMembers));
+  return circuit::ParseCircuitJson(file.bytes, file.source);
+}
+
+namespace {
+
+// ReadCircuitOutput for a circuit whose scores are not stored: an unknown id stays NOT_FOUND
+// and a corrupt blob DATA_LOSS; any other failure means "this circuit's edges are not
+// available here" (FAILED_PRECONDITION), not "no such circuit".
+StatusOr<circuit::CircuitFile> ReadOutput(store::Connection& conn, const std::string& circuit_id,
+                                          const artifacts::BlobStore* blobs) {
+  FC_ASSIGN_OR_RETURN(auto row, GetCircuit(conn, circuit_id));
+  if (!row) return NotFoundError("circuit '{}' not found", circuit_id);
+  auto f = ReadCircuitOutput(conn, circuit_id, blobs);
+  if (f.ok() || f.status().code() == StatusCode::kDataLoss) return f;
+  return FailedPreconditionError("circuit '{}': no stored edge scores and its output cannot be read here: {}",
+                                 circuit_id, f.status().message());
+}
+
+}  // namespace
+
+StatusOr<circuit::CollapsedCircuit> LoadCollapsed(store::Connection& conn, const std::string& circuit_id,
+                                                  const artifacts::BlobStore* blobs) {
   auto stored = GetCircuitScores(conn, circuit_id);
   if (stored.ok()) {
     circuit::GraphLayout g(stored->cfg());
     return circuit::Collapse(g, *stored);
   }
   if (stored.status().code() != StatusCode::kNotFound) return stored.status();
-  FC_ASSIGN_OR_RETURN(auto row, GetCircuit(conn, circuit_id));
-  if (!row) return NotFoundError("circuit '{}' not found", circuit_id);
-  FC_ASSIGN_OR_RETURN(auto job, store::GetJob(conn, row->job_id));
-  if (!job || job->outputs.empty()) return NotFoundError("circuit '{}': job {} has no outputs", circuit_id, row->job_id);
-  std::string path = job->outputs.front().uri;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    path += fs::exists(path + "/circuit/circuit.json", ec) ? "/circuit/circuit.json" : "/circuit.json";
-  }
-  if (!fs::is_regular_file(path, ec)) {
-    return NotFoundError("circuit '{}': no stored edge scores and its output '{}' is not a readable file here",
-                         circuit_id, job->outputs.front().uri);
-  }
-  return circuit::ReadCollapsedCircuitJson(path);
+  FC_ASSIGN_OR_RETURN(circuit::CircuitFile f, ReadOutput(conn, circuit_id, blobs));
+  if (f.is_collapsed) return std::move(f.collapsed);
+  circuit::GraphLayout g(f.full.cfg());
+  return circuit::Collapse(g, f.full);
 }
 
-StatusOr<json> ExperimentTrackingJson(store::Connection& conn, const std::string& experiment_id) {
+StatusOr<json> ExperimentTrackingJson(store::Connection& conn, const std::string& experiment_id,
+                                      const artifacts::BlobStore* blobs) {
   FC_ASSIGN_OR_RETURN(auto exp, store::GetExperiment(conn, experiment_id));
   if (!exp) return NotFoundError("experiment '{}' not found", experiment_id);
   FC_ASSIGN_OR_RETURN(std::vector<JobRow> jobs, AllJobs(conn, experiment_id));
@@ -129,7 +154,7 @@ StatusOr<json> ExperimentTrackingJson(store::Connection& conn, const std::string
     std::vector<std::optional<circuit::CollapsedCircuit>> loaded;
     std::string missing;
     for (const CircuitRow* c : mine) {
-      auto cc = LoadCollapsed(conn, c->id);
+      auto cc = LoadCollapsed(conn, c->id, blobs);
       if (!cc.ok() && missing.empty()) missing = cc.status().message();
       loaded.push_back(cc.ok() ? std::optional<circuit::CollapsedCircuit>(std::move(*cc)) : std::nullopt);
     }
@@ -193,13 +218,65 @@ StatusOr<json> CircuitJson(store::Connection& conn, const std::string& circuit_i
   return out;
 }
 
-StatusOr<json> CircuitDiffJson(store::Connection& conn, const std::string& a, const std::string& b) {
-  FC_ASSIGN_OR_RETURN(circuit::CollapsedCircuit ca, LoadCollapsed(conn, a));
-  FC_ASSIGN_OR_RETURN(circuit::CollapsedCircuit cb, LoadCollapsed(conn, b));
+StatusOr<json> CircuitDiffJson(store::Connection& conn, const std::string& a, const std::string& b,
+                               const artifacts::BlobStore* blobs) {
+  FC_ASSIGN_OR_RETURN(circuit::CollapsedCircuit ca, LoadCollapsed(conn, a, blobs));
+  FC_ASSIGN_OR_RETURN(circuit::CollapsedCircuit cb, LoadCollapsed(conn, b, blobs));
   FC_ASSIGN_OR_RETURN(circuit::CircuitDiff d, circuit::DiffCircuits(ca, cb));
   json out = DiffToJson(d);
   out["before"] = a;
   out["after"] = b;
+  return out;
+}
+
+StatusOr<ExportFormat> ParseExportFormat(const std::string& name) {
+  if (name == "eapig") return ExportFormat::kEapIg;
+  if (name == "collapsed") return ExportFormat::kCollapsed;
+  if (name == "dot") return ExportFormat::kDot;
+  return InvalidArgumentError("format '{}': expected eapig, collapsed or dot", name);
+}
+
+StatusOr<CircuitExport> ExportCircuit(store::Connection& conn, const std::string& circuit_id, ExportFormat format,
+                                      const artifacts::BlobStore* blobs, int64_t max_bytes) {
+  circuit::CircuitFile f;
+  auto stored = GetCircuitScores(conn, circuit_id);
+  if (stored.ok()) {
+    f.full = std::move(*stored);
+  } else if (stored.status().code() != StatusCode::kNotFound) {
+    return stored.status();
+  } else {
+    FC_ASSIGN_OR_RETURN(f, ReadOutput(conn, circuit_id, blobs));
+  }
+  if (!f.is_collapsed) FC_RETURN_IF_ERROR(circuit::ValidateCircuit(f.full));
+  CircuitExport out;
+  if (format == ExportFormat::kEapIg) {
+    if (f.is_collapsed) {
+      return FailedPreconditionError(
+          "circuit '{}': only its q/k/v-collapsed form is available (no per-q/k/v scores); use --format collapsed or dot",
+          circuit_id);
+    }
+    out.body = circuit::CircuitToJson(f.full, circuit::JsonDialect::kEapOld);
+    out.content_type = "application/json";
+  } else {
+    if (!f.is_collapsed) {
+      circuit::GraphLayout g(f.full.cfg());
+      FC_ASSIGN_OR_RETURN(f.collapsed, circuit::Collapse(g, f.full));
+    }
+    FC_RETURN_IF_ERROR(circuit::ValidateCollapsed(f.collapsed));
+    if (format == ExportFormat::kCollapsed) {
+      out.body = circuit::CollapsedToJson(f.collapsed, circuit::JsonDialect::kEapOld);
+      out.content_type = "application/json";
+    } else {
+      circuit::DotOptions opt;
+      opt.graph_name = "circuit";
+      out.body = circuit::CollapsedToDot(f.collapsed, opt);
+      out.content_type = "text/vnd.graphviz";
+    }
+  }
+  if (static_cast<int64_t>(out.body.size()) > max_bytes) {
+    return ResourceExhaustedError("circuit '{}': the export has {} bytes, more than the {} byte limit", circuit_id,
+                                  out.body.size(), max_bytes);
+  }
   return out;
 }
 

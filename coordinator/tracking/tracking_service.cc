@@ -27,7 +27,7 @@ grpc::ServerUnaryReactor* TrackingService::GetExperimentTracking(grpc::CallbackS
                                                                  const fc::v1::GetExperimentTrackingRequest* req,
                                                                  fc::v1::TrackingJsonReply* reply) {
   std::string id = req->experiment_id();
-  return Serve(ctx, readers_, reply, [id](store::Connection& c) { return ExperimentTrackingJson(c, id); });
+  return Serve(ctx, readers_, reply, [id, b = blobs_](store::Connection& c) { return ExperimentTrackingJson(c, id, b); });
 }
 
 grpc::ServerUnaryReactor* TrackingService::GetCircuit(grpc::CallbackServerContext* ctx,
@@ -41,7 +41,7 @@ grpc::ServerUnaryReactor* TrackingService::DiffCircuits(grpc::CallbackServerCont
                                                         const fc::v1::DiffCircuitsRequest* req,
                                                         fc::v1::TrackingJsonReply* reply) {
   std::string a = req->before(), b = req->after();
-  return Serve(ctx, readers_, reply, [a, b](store::Connection& c) { return CircuitDiffJson(c, a, b); });
+  return Serve(ctx, readers_, reply, [a, b, blobs = blobs_](store::Connection& c) { return CircuitDiffJson(c, a, b, blobs); });
 }
 
 grpc::ServerUnaryReactor* TrackingService::GetLineage(grpc::CallbackServerContext* ctx,
