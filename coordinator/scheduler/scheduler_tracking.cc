@@ -280,8 +280,15 @@ void Scheduler::PrepareLease(const Job& j, Lease* l) const {
         json p = json::parse(l->job.params_json, nullptr, false);
         if (p.is_object()) {
           p["resume_from"] = last.path;
+          // Every earlier checkpoint too: with blob uris (checkpoints uploaded by the agent) the
+          // new host has none of the old attempt's folders, and the worker links these next to
+          // resume_from so the resumed run's checkpoint-<step> outputs are complete.
+          json earlier = json::object();
+          for (const auto& [step, c] : it->second) earlier[std::to_string(step)] = c.path;
+          p["resume_checkpoints"] = std::move(earlier);
           l->job.params_json = p.dump();
-          spdlog::info("job={} attempt={} resumes from {} (step {})", j.row.id, j.row.attempt, last.path, last.step);
+          spdlog::info("job={} attempt={} resumes from {} (step {}, {} checkpoint(s))", j.row.id, j.row.attempt,
+                       last.path, last.step, it->second.size());
         }
       }
     }

@@ -120,7 +120,7 @@ class Agent::Impl {
   void AcquireOnce(int free_slots);
   void StartJob(const pb::LeasedJob& leased);
   void RunJob(RunningJob* job, pb::LeasedJob leased);
-  void ThrottledProgress(RunningJob* job, Clock::time_point* last, double p,
+  void ThrottledProgress(RunningJob* job, Clock::time_point* last, const std::string& out_dir, double p,
                          const std::string& msg, const nlohmann::json& metrics);
   // Sends a final report until delivered, stale, or the job was abandoned meanwhile.
   template <typename SendFn>
@@ -382,17 +382,33 @@ void Agent::Impl::StartJob(const pb::LeasedJob& leased) {
   raw->thread = std::thread([this, raw, leased] { RunJob(raw, leased); });
 }
 
-void Agent::Impl::ThrottledProgress(RunningJob* job, Clock::time_point* last, double p,
-                                    const std::string& msg, const nlohmann::json& metrics) {
+void Agent::Impl::ThrottledProgress(RunningJob* job, Clock::time_point* last, const std::string& out_dir, double p,
+                                    const std::string& msg, const nlohmann::json& metrics_in) {
   auto now = Clock::now();
   // The final 100% always goes out, so the job's last message is the executor's last word. A
   // checkpoint announcement is never throttled: the coordinator fans re-extraction out from it.
-  const bool announces_checkpoint = metrics.is_object() && metrics.contains("checkpoint");
+  const bool announces_checkpoint = metrics_in.is_object() && metrics_in.contains("checkpoint");
   if (p < 1.0 && !announces_checkpoint && *last != Clock::time_point() &&
       now - *last < std::chrono::milliseconds(cfg_.progress_min_interval_ms)) {
     return;
   }
   *last = now;
+  nlohmann::json metrics = metrics_in;
+  if (announces_checkpoint && artifacts_) {
+    // The checkpoint goes into the store before anyone hears of it: fan-out children and a
+    // resumed attempt may run on another host. This runs on the executor's thread (training
+    // waits for the upload; unchanged files are not sent again), never on a gRPC callback.
+    auto uploaded = transfer::UploadCheckpointReport(*artifacts_, metrics_in, out_dir,
+                                                     [job] { return job->cancel->cancelled(); });
+    if (uploaded.ok()) {
+      metrics = std::move(uploaded).value();
+    } else {
+      // Still announced (never dropped), with the local path: usable on this host only.
+      spdlog::warn("job={} checkpoint upload failed, reporting the local path: {}", job->fence.job_id(),
+                   uploaded.status().ToString());
+      metrics["checkpoint"]["upload_error"] = uploaded.status().ToString();
+    }
+  }
   pb::ReportProgressRequest req;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -459,8 +475,11 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
   std::string out_dir = cfg_.work_dir + "/jobs";
   for (const std::string& part : {spec.experiment_id(), spec.name()}) out_dir += "/" + SafePathPart(part);
   out_dir += fmt::format("/attempt-{}", fence.attempt());
+  // Checkpoints of earlier attempts to resume from are linked here (transfer::MaterializeParams).
+  const std::string resume_dir = out_dir + "-resume";
   std::error_code ec;
   std::filesystem::remove_all(out_dir, ec);  // a leftover of an earlier run of this attempt
+  std::filesystem::remove_all(resume_dir, ec);
 
   DeliverFinal(job, "started", [&](grpc::ClientContext* ctx) {
     pb::ReportStartedRequest req;
@@ -484,11 +503,15 @@ void Agent::Impl::RunJob(RunningJob* job, pb::LeasedJob leased) {
   auto cancelled = [job] { return job->cancel->cancelled(); };
   // Dependency outputs in the artifact store become local paths before the executor runs.
   Status inputs_ready = artifacts_ ? transfer::MaterializeInputs(*artifacts_, &inputs, cancelled) : Status::OK();
+  // So do blob uris in the params (a fan-out child's checkpoint, a resumed job's resume_from).
+  if (inputs_ready.ok() && !params.is_discarded()) {
+    inputs_ready = transfer::MaterializeParams(artifacts_.get(), &params, resume_dir, cancelled);
+  }
   Clock::time_point last_progress;
   JobContext ctx(fence.job_id(), spec.kind(), params.is_discarded() ? nlohmann::json::object() : params,
                  std::move(inputs), out_dir, cfg_.device, job->cancel,
                  [&](double p, const std::string& m, const nlohmann::json& metrics) {
-                   ThrottledProgress(job, &last_progress, p, m, metrics);
+                   ThrottledProgress(job, &last_progress, out_dir, p, m, metrics);
                  });
   Status run = MakeDirs(out_dir);
   if (run.ok()) run = inputs_ready;

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/dag/parser.h"
 #include "coordinator/store/store.h"
@@ -423,6 +424,73 @@ TEST_F(SchedulerTest, UnknownWorkerAndJobAreNotFound) {
   auto reg = Await<RegisterResult>([&](Reply<RegisterResult> cb) { sched_->RegisterWorker(bad, cb); });
   EXPECT_EQ(reg.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(reg.status().message(), HasSubstr("field 'slots'"));
+}
+
+// Checkpoints reported as blob uris (the agent uploads each one before announcing it): a fan-out
+// child carries the checkpoint's uri, and a finetune job re-leased after its worker died gets
+// resume_from = the newest uri plus every earlier checkpoint, so another host can fetch them.
+constexpr const char* kBlobTrack = R"(experiment: blobs
+jobs:
+  data: {kind: dataset, task: add_sub}
+  base: {kind: model, path: /models/base}
+  before: {kind: discover, model: base, data: data.circuit, top: 10%}
+  lora: {kind: finetune, model: base, data: data.ft, steps: 30, checkpoint_every: 10, retries: 3}
+  track: {kind: reextract, finetune: lora, like: before, include_base: false}
+)";
+
+std::string BlobUriOf(int step) { return "blob:" + std::string(62, 'a') + fmt::format("{:02d}", step); }
+
+TEST_F(SchedulerTest, CheckpointBlobUrisReachFanOutChildrenAndEveryResumedAttempt) {
+  using nlohmann::json;
+  const std::string e = Submit(kBlobTrack).experiment.row.id;
+  const std::string w = Register("w1", 8);
+  std::map<std::string, Lease> leased;
+  auto take = [&](const std::string& worker, const std::string& name) {
+    for (int round = 0; round < 6 && !leased.count(name); ++round) {
+      for (Lease& l : Acquire(worker, 8)) leased[l.job.name] = l;
+    }
+    EXPECT_EQ(leased.count(name), 1u) << name << " never leased";
+    Lease l = leased[name];
+    leased.erase(name);
+    return l;
+  };
+  for (const char* n : {"data", "base", "before"}) {
+    ASSERT_TRUE(Complete(take(w, n).fence, {{"out", "", "file", std::string("/o/") + n, 1}}).ok());
+  }
+  Lease lora = take(w, "lora");
+  EXPECT_FALSE(json::parse(lora.job.params_json).contains("resume_from"));
+  auto checkpoint = [&](const Fence& f, int step) {
+    json m = {{"checkpoint", {{"step", step}, {"path", BlobUriOf(step)}, {"local_path", "/w1/ckpt"}}}};
+    return Await<bool>([&](Reply<bool> cb) { sched_->ReportProgress(f, 0.5, "ckpt", m.dump(), cb); }).status();
+  };
+  ASSERT_TRUE(checkpoint(lora.fence, 10).ok());
+  ASSERT_TRUE(checkpoint(lora.fence, 20).ok());
+
+  const std::string w2 = Register("w2", 8);
+  Lease child = take(w2, "track@10");
+  EXPECT_EQ(json::parse(child.job.params_json).at("checkpoint"), BlobUriOf(10));
+
+  Tick(cfg_.lease_ttl_ms + 1);  // w1 (and w2) went silent: leases expire
+  ASSERT_EQ(StateOf(e + "/lora"), JobState::kReady);
+  const std::string w3 = Register("w3", 8);
+  Lease again = take(w3, "lora");
+  EXPECT_EQ(again.fence.attempt, 2);
+  json p = json::parse(again.job.params_json);
+  EXPECT_EQ(p.at("resume_from"), BlobUriOf(20));
+  EXPECT_EQ(p.at("resume_checkpoints"), (json{{"10", BlobUriOf(10)}, {"20", BlobUriOf(20)}}));
+
+  // The second attempt re-announces what it resumed from and adds step 30; the third gets all.
+  ASSERT_TRUE(checkpoint(again.fence, 20).ok());
+  ASSERT_TRUE(checkpoint(again.fence, 30).ok());
+  EXPECT_EQ(json::parse(take(w3, "track@30").job.params_json).at("checkpoint"), BlobUriOf(30));
+  ASSERT_TRUE(Fail(again.fence, "worker lost its GPU").ok());
+  Tick(cfg_.retry_backoff_max_ms + 1);
+  Lease third = take(w3, "lora");
+  EXPECT_EQ(third.fence.attempt, 3);
+  json p3 = json::parse(third.job.params_json);
+  EXPECT_EQ(p3.at("resume_from"), BlobUriOf(30));
+  EXPECT_EQ(p3.at("resume_checkpoints").size(), 3u);
+  EXPECT_EQ(p3.at("resume_checkpoints").at("30"), BlobUriOf(30));
 }
 
 }  // namespace
