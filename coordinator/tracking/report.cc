@@ -79,15 +79,20 @@ StatusOr<circuit::CircuitFile> ReadCircuitOutput(store::Connection& conn, const 
 
 namespace {
 
-// ReadCircuitOutput for a circuit whose scores are not stored: an unknown id stays NOT_FOUND
-// and a corrupt blob DATA_LOSS; any other failure means "this circuit's edges are not
-// available here" (FAILED_PRECONDITION), not "no such circuit".
+// ReadCircuitOutput for a circuit whose scores are not stored: an unknown id stays NOT_FOUND,
+// a corrupt blob DATA_LOSS and a store failure what it was; a missing, unreadable or malformed
+// output means "this circuit's edges are not available here" (FAILED_PRECONDITION), not "no
+// such circuit" or "bad request".
 StatusOr<circuit::CircuitFile> ReadOutput(store::Connection& conn, const std::string& circuit_id,
                                           const artifacts::BlobStore* blobs) {
   FC_ASSIGN_OR_RETURN(auto row, GetCircuit(conn, circuit_id));
   if (!row) return NotFoundError("circuit '{}' not found", circuit_id);
   auto f = ReadCircuitOutput(conn, circuit_id, blobs);
-  if (f.ok() || f.status().code() == StatusCode::kDataLoss) return f;
+  const StatusCode code = f.status().code();
+  if (f.ok() || (code != StatusCode::kNotFound && code != StatusCode::kFailedPrecondition &&
+                 code != StatusCode::kInvalidArgument && code != StatusCode::kResourceExhausted)) {
+    return f;
+  }
   return FailedPreconditionError("circuit '{}': no stored edge scores and its output cannot be read here: {}",
                                  circuit_id, f.status().message());
 }

@@ -23,6 +23,7 @@
 #include "coordinator/server.h"
 #include "coordinator/store/db.h"
 #include "fc/v1/experiments.grpc.pb.h"
+#include "fc/v1/tracking.grpc.pb.h"
 #include "fc/v1/workers.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
 #include "tests/coordinator/artifacts/test_files.h"
@@ -269,6 +270,17 @@ TEST_F(BlobOutputs, TheReportReadsTheBlobsWhenNoScoresAreStored) {
   ASSERT_EQ(pts.size(), 3u);
   ExpectDiff(pts[1].at("diff_prev"), "track@0", "track@10");  // track@10's tree nests circuit/circuit.json
   ExpectDiff(pts[2].at("diff_base"), "track@0", "track@20");
+
+  // The gRPC TrackingService (store reader threads) reads the same blobs.
+  auto tracking = pb::TrackingService::NewStub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  pb::DiffCircuitsRequest dreq;
+  dreq.set_before(e + "/track@10");
+  dreq.set_after(e + "/track@20");
+  pb::TrackingJsonReply treply;
+  grpc::Status s = tracking->DiffCircuits(Ctx().get(), dreq, &treply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ExpectDiff(json::parse(treply.json()), "track@10", "track@20");
 }
 
 TEST_F(BlobOutputs, ACorruptCircuitBlobIsNeitherStoredNorDiffedAndItsErrorNamesTheBlob) {
