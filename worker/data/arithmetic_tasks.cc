@@ -23,13 +23,17 @@ std::string CompositionalExpr(int64_t x, char op1, int64_t y, char op2, int64_t 
 }  // namespace
 
 // Operator per attempt: uniform, but once one operator has its half the other is used, so the
-// result has exactly size/2 '+' rows (the extra row of an odd size is '-').
+// result has exactly size/2 '+' rows (the extra row of an odd size is '-'). With one operator
+// ("+" or "-") its quota is the whole size and the draws stay the same (the other operator's
+// quota is 0), so the rows are that operator's rows of the same random stream.
 StatusOr<std::vector<TaskRow>> GenerateAddSub(int64_t size, uint64_t seed, int64_t max_operand,
-                                              const text::Tokenizer& tok) {
+                                              const std::string& operators, const text::Tokenizer& tok) {
   Rng rng(seed);
   RowChecker check(tok);
   std::vector<TaskRow> rows;
-  const int64_t quota[2] = {size / 2, size - size / 2};  // '+', '-'
+  const bool add = operators.find('+') != std::string::npos, sub = operators.find('-') != std::string::npos;
+  const int64_t quota[2] = {add ? (sub ? size / 2 : size) : 0,
+                            sub ? (add ? size - size / 2 : size) : 0};  // '+', '-'
   int64_t count[2] = {0, 0};
   const int64_t max_attempts = MaxAttempts(size);
   int64_t attempt = 0;

@@ -8,8 +8,9 @@
 
 namespace fc::data::internal {
 
+// operators: "+-", "+" or "-" (validated by GenerateTask).
 StatusOr<std::vector<TaskRow>> GenerateAddSub(int64_t size, uint64_t seed, int64_t max_operand,
-                                              const text::Tokenizer& tok);
+                                              const std::string& operators, const text::Tokenizer& tok);
 StatusOr<std::vector<TaskRow>> GenerateMulDiv(int64_t size, uint64_t seed, const text::Tokenizer& tok);
 StatusOr<std::vector<TaskRow>> GenerateCompositional(int64_t size, uint64_t seed, const text::Tokenizer& tok);
 StatusOr<std::vector<TaskRow>> GenerateSequence(int64_t size, uint64_t seed, const text::Tokenizer& tok);

@@ -76,7 +76,10 @@ Status TooFewRows(std::string_view task, size_t got, int64_t size, int64_t attem
 
 }  // namespace internal
 
-StatusOr<std::vector<TaskRow>> GenerateTask(const TaskOptions& options, const text::Tokenizer& tokenizer) {
+namespace {
+
+// The generators' rows, prompts with kArithmeticPrefix where the task has one.
+StatusOr<std::vector<TaskRow>> GenerateWithPrefix(const TaskOptions& options, const text::Tokenizer& tokenizer) {
   const int64_t size = options.size == 0 ? DefaultSize(options.task) : options.size;
   if (size < 0) return InvalidArgumentError("field 'size': must be >= 0, got {}", size);
   switch (options.task) {
@@ -84,7 +87,11 @@ StatusOr<std::vector<TaskRow>> GenerateTask(const TaskOptions& options, const te
       if (options.max_operand < 1) {
         return InvalidArgumentError("field 'max_operand': must be >= 1, got {}", options.max_operand);
       }
-      return internal::GenerateAddSub(size, options.seed, options.max_operand, tokenizer);
+      if (options.operators != "+-" && options.operators != "+" && options.operators != "-") {
+        return InvalidArgumentError("field 'operators': must be \"+-\", \"+\" or \"-\", got '{}'",
+                                    options.operators);
+      }
+      return internal::GenerateAddSub(size, options.seed, options.max_operand, options.operators, tokenizer);
     case Task::kMulDiv:
       return internal::GenerateMulDiv(size, options.seed, tokenizer);
     case Task::kSequence:
@@ -103,6 +110,22 @@ StatusOr<std::vector<TaskRow>> GenerateTask(const TaskOptions& options, const te
     }
   }
   return InvalidArgumentError("unknown task id {}", static_cast<int>(options.task));
+}
+
+}  // namespace
+
+StatusOr<std::vector<TaskRow>> GenerateTask(const TaskOptions& options, const text::Tokenizer& tokenizer) {
+  FC_ASSIGN_OR_RETURN(std::vector<TaskRow> rows, GenerateWithPrefix(options, tokenizer));
+  if (!options.prefix) {
+    // Every prompt that starts with the prefix loses it, clean and corrupted alike, so both keep
+    // equal token lengths (the prefix tokenizes the same in front of either).
+    const std::string_view prefix = kArithmeticPrefix;
+    for (TaskRow& row : rows) {
+      if (std::string_view(row.clean).substr(0, prefix.size()) == prefix) row.clean.erase(0, prefix.size());
+      if (std::string_view(row.corrupted).substr(0, prefix.size()) == prefix) row.corrupted.erase(0, prefix.size());
+    }
+  }
+  return rows;
 }
 
 }  // namespace fc::data

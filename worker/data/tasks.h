@@ -45,6 +45,14 @@ struct TaskOptions {
   int64_t size = 0;           // rows; 0 = the paper's size (5000, 2000, 5000, 2500, 5000, 5000)
   uint64_t seed = 42;
   int64_t max_operand = 100;  // add_sub only: a, b ~ U[1, max_operand]
+  // add_sub only: which operators the clean prompts use: "+-" (the paper: half each), "+" or
+  // "-" (an easier, related distribution, e.g. to pre-train a base model that is weak on the
+  // full task). Corrupted prompts always flip the operator.
+  std::string operators = "+-";
+  // false: prompts without kArithmeticPrefix (clean and corrupted alike). For char-level tiny
+  // models the prefix is ~90% of the tokens; dropping it keeps every other property (unique
+  // rows, single-token answers, equal clean/corrupted token lengths).
+  bool prefix = true;
 };
 
 int64_t DefaultSize(Task task);

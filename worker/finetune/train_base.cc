@@ -1,5 +1,6 @@
 #include "worker/finetune/train_base.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +31,9 @@ Status Validate(const TrainBaseParams& p) {
     return InvalidArgumentError("train_base field 'heldout_fraction': must be in (0, 1), got {}", p.heldout_fraction);
   }
   if (p.max_operand < 2) return InvalidArgumentError("train_base field 'max_operand': must be >= 2, got {}", p.max_operand);
+  if (!p.only_operator.empty() && p.only_operator != "+" && p.only_operator != "-") {
+    return InvalidArgumentError("train_base field 'only_operator': must be empty, + or -, got '{}'", p.only_operator);
+  }
   if (p.out_dir.empty()) return InvalidArgumentError("train_base field 'out_dir': required");
   return Status::OK();
 }
@@ -75,6 +79,17 @@ StatusOr<TrainBaseResult> TrainBase(const TrainBaseParams& p, const ProgressFn& 
     const std::string prefix = data::kArithmeticPrefix;
     for (auto& row : rows) {
       if (row.clean.rfind(prefix, 0) == 0) row.clean = row.clean.substr(prefix.size());
+    }
+  }
+  if (!p.only_operator.empty()) {
+    const std::string op = " " + p.only_operator + " ";
+    const size_t before = rows.size();
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const data::TaskRow& r) { return r.clean.find(op) == std::string::npos; }),
+               rows.end());
+    if (rows.size() < 2) {
+      return InvalidArgumentError("train_base field 'only_operator': {} of {} rows use '{}', need at least 2",
+                                  rows.size(), before, p.only_operator);
     }
   }
   FC_ASSIGN_OR_RETURN(data::DatasetSplit split, data::SplitRows(rows, p.heldout_fraction, p.seed));
@@ -124,7 +139,8 @@ StatusOr<TrainBaseResult> TrainBase(const TrainBaseParams& p, const ProgressFn& 
   r.tokens_per_step = p.batch_size * tokens / static_cast<int64_t>(train.size());
   nlohmann::json meta = {{"arch", p.arch}, {"layers", p.layers}, {"heads", p.heads}, {"d_model", p.d_model},
                          {"steps", r.steps}, {"batch_size", p.batch_size}, {"lr", p.lr}, {"seed", p.seed},
-                         {"max_operand", p.max_operand}, {"strip_prefix", p.strip_prefix}, {"train_rows", train.size()},
+                         {"max_operand", p.max_operand}, {"strip_prefix", p.strip_prefix},
+                         {"only_operator", p.only_operator}, {"train_rows", train.size()},
                          {"heldout_rows", heldout.size()}, {"final_loss", r.final_loss},
                          {"heldout_accuracy", r.heldout_accuracy}, {"parameters", r.parameters},
                          {"seconds", r.seconds}};

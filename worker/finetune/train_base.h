@@ -37,6 +37,11 @@ struct TrainBaseParams {
   // tokens per row for char-level models, at the price of a base model that has never seen
   // the prefixed prompts the fine-tuning data uses.
   bool strip_prefix = false;
+  // Non-empty ("+" or "-"): keep only the rows whose clean prompt uses this operator (" + " /
+  // " - "), so the base model is pre-trained on an easier, related part of the task - e.g.
+  // additions only - and is weak on the full task that fine-tuning then teaches (the paper's
+  // setting). The held-out slice comes from the kept rows. Error when no row is left.
+  std::string only_operator;
   // Optimisation.
   int64_t steps = 300;
   int64_t batch_size = 32;

@@ -27,6 +27,11 @@ class DatasetExecutor : public agent::Executor {
     spec.task.seed = static_cast<uint64_t>(seed);
     spec.split_seed = static_cast<uint64_t>(seed);
     FC_ASSIGN_OR_RETURN(spec.task.max_operand, p.Int("max_operand"));
+    FC_ASSIGN_OR_RETURN(spec.task.operators, p.Str("operators"));
+    FC_ASSIGN_OR_RETURN(spec.task.prefix, p.Bool("prefix"));
+    if (spec.task.operators != "+-" && spec.task.task != data::Task::kAddSub) {
+      return p.Invalid("operators", "only the add_sub task has a choice of operators");
+    }
     FC_ASSIGN_OR_RETURN(double fraction, p.Float("circuit_fraction"));
     spec.circuit_fraction = fraction;
     FC_ASSIGN_OR_RETURN(int64_t robustness_splits, p.Int("robustness_splits"));
@@ -55,6 +60,8 @@ class DatasetExecutor : public agent::Executor {
     FC_RETURN_IF_ERROR(data::WriteDatasetDir(out, *split));
     nlohmann::json meta = {{"task", task_name},
                            {"max_operand", spec.task.max_operand},
+                           {"operators", spec.task.operators},
+                           {"prefix", spec.task.prefix},
                            {"size", spec.task.size},
                            {"seed", seed},
                            {"circuit_fraction", fraction},

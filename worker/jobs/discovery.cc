@@ -54,6 +54,13 @@ StatusOr<DiscoveryOptions> DiscoveryOptionsFromParams(const JobParams& p) {
   if (!mk.ok()) return p.Invalid("metric", mk.status().message());
   o.attribution.metric.kind = *mk;
   FC_ASSIGN_OR_RETURN(o.batch_size, p.Int("batch_size"));
+  FC_ASSIGN_OR_RETURN(std::string format, p.Str("prompt_format"));
+  if (format == "ft" || format == "ft_nobos" || format == "paper") {
+    o.prompt.prepend_bos = format != "ft_nobos";
+    o.prompt.append_newline = format != "paper";
+  } else {
+    return p.Invalid("prompt_format", fmt::format("must be ft, ft_nobos or paper, got '{}'", format));
+  }
   FC_ASSIGN_OR_RETURN(bool absolute, p.Bool("absolute"));
   FC_ASSIGN_OR_RETURN(std::string selection, p.Str("selection"));
   std::string text;
@@ -75,7 +82,7 @@ StatusOr<DiscoveryResult> DiscoverCircuit(model::CausalLM& model, const text::To
                                           const std::vector<data::TaskRow>& rows, const DiscoveryOptions& o,
                                           const DiscoveryProgress& progress, const DiscoveryCancel& cancel) {
   if (rows.empty()) return InvalidArgumentError("discover: no rows");
-  FC_ASSIGN_OR_RETURN(auto circuit_rows, data::BuildCircuitBatchRows(tokenizer, rows));
+  FC_ASSIGN_OR_RETURN(auto circuit_rows, data::BuildCircuitBatchRows(tokenizer, rows, o.prompt));
   std::vector<attribution::TokenizedRow> tok;
   tok.reserve(circuit_rows.size());
   for (const auto& r : circuit_rows) tok.push_back({r.clean_ids, r.corrupted_ids, r.label_id, -1});
@@ -125,6 +132,7 @@ nlohmann::json DiscoverySummary(const DiscoveryResult& r, const DiscoveryOptions
           {"method", attribution::MethodName(o.attribution.method)},
           {"metric", attribution::MetricKindName(o.attribution.metric.kind)},
           {"ig_steps", o.attribution.ig_steps},
+          {"prompt", {{"bos", o.prompt.prepend_bos}, {"newline", o.prompt.append_newline}}},
           {"selection", o.selection.ToString()},
           {"nodes", r.circuit.CountNodes()},
           {"edges", r.circuit.CountEdges()},

@@ -1,5 +1,5 @@
 // Circuit discovery as one call (the `discover` kind's engine part, reused by reextract and
-// robustness): rows -> tokenized batches (BOS prepended, algorithms.md 3.1) -> attribution
+// robustness): rows -> tokenized batches (prompt_format: BOS + input + "\n" by default, algorithms.md 3.1, 12.1) -> attribution
 // (EAP / EAP-IG ...) -> selection (top-n, top %, threshold, greedy; pruned) -> q/k/v collapse
 // -> patched evaluation (faithfulness both ways, accuracy).
 //
@@ -31,6 +31,7 @@
 #include "common/status.h"
 #include "worker/attribution/evaluation.h"
 #include "worker/attribution/options.h"
+#include "worker/data/circuit_rows.h"
 #include "worker/data/task_row.h"
 #include "worker/jobs/job_params.h"
 #include "worker/model/causal_lm.h"
@@ -42,10 +43,15 @@ struct DiscoveryOptions {
   attribution::AttributionOptions attribution;
   circuit::Selection selection;
   int64_t batch_size = 32;
+  // How prompts are tokenized (param `prompt_format`, algorithms.md 12.1): "ft" = BOS + input +
+  // "\n", the position a fine-tuned model answers from (default); "ft_nobos" = input + "\n",
+  // exactly what fine-tuning and evaluate feed (models trained without BOS, like train_base's);
+  // "paper" = BOS + input, scored right after " =" as the original EAP-IG code does.
+  data::CircuitPromptOptions prompt;
 };
 
 // From discover-style params (method, ig_steps, metric, selection, top, threshold, absolute,
-// batch_size). Errors name the param.
+// batch_size, prompt_format). Errors name the param.
 StatusOr<DiscoveryOptions> DiscoveryOptionsFromParams(const JobParams& params);
 
 struct DiscoveryResult {

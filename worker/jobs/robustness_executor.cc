@@ -60,6 +60,9 @@ class RobustnessExecutor : public agent::Executor {
       task.task = *t;
       task.max_operand = meta->value("max_operand", int64_t{100});
       task.seed = meta->value("seed", uint64_t{42});
+      // Fresh rows look like the dataset's own (same operators, prefix or not).
+      task.operators = meta->value("operators", std::string("+-"));
+      task.prefix = meta->value("prefix", true);
     }
     if (splits >= 2 && static_cast<int64_t>(rows.size()) < splits) {
       return p.Invalid("splits", fmt::format("{} splits need at least as many rows, have {}", splits, rows.size()));

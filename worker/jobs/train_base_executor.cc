@@ -27,6 +27,7 @@ class TrainBaseExecutor : public agent::Executor {
     FC_ASSIGN_OR_RETURN(tp.steps, p.Int("steps"));
     FC_ASSIGN_OR_RETURN(tp.lr, p.Float("lr"));
     FC_ASSIGN_OR_RETURN(tp.batch_size, p.Int("batch_size"));
+    FC_ASSIGN_OR_RETURN(tp.only_operator, p.Str("only_operator"));
     FC_ASSIGN_OR_RETURN(int64_t seed, p.Int("seed"));
     tp.seed = static_cast<uint64_t>(seed);
     tp.warmup_steps = std::min<int64_t>(tp.warmup_steps, std::max<int64_t>(1, tp.steps / 10));
