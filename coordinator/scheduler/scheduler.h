@@ -244,7 +244,7 @@ class Scheduler {
   std::string CacheKey(const Job& j) const;
   bool TryCacheHit(Job& j, store::WriteBatch& b);  // READY job -> SUCCEEDED with reused outputs
   void RecordCache(const Job& j, store::WriteBatch& b);
-  void PrepareLease(const Job& j, Lease* l) const;  // resume_from, checkpoint inputs
+  void PrepareLease(const Job& j, Lease* l) const;  // resume_from + resume_checkpoints, checkpoint inputs
   ExperimentView ViewOf(const Experiment& e) const;
   WorkerView ViewOf(const Worker& w) const;
   Worker* FindWorker(const std::string& id_or_name);

@@ -116,6 +116,19 @@ class TrainerExecutor : public Executor {
   }
 };
 
+// finetune: announces one checkpoint the store refuses (it holds a symlink to a directory), then
+// succeeds.
+class UnuploadableCheckpointExecutor : public Executor {
+ public:
+  Status Run(JobContext& ctx) override {
+    const std::string dir = ctx.output_dir() + "/checkpoints/checkpoint-10";
+    WriteCheckpoint(dir, 10, "base");
+    fs::create_directory_symlink(ctx.output_dir(), dir + "/loop");
+    ctx.ReportProgress(0.5, "checkpoint", {{"checkpoint", {{"step", 10}, {"path", dir}, {"name", "checkpoint-10"}}}});
+    return Status::OK();
+  }
+};
+
 // discover: reports what its `checkpoint` param (a path, or the name of an input) points at.
 class InspectExecutor : public Executor {
  public:
@@ -173,6 +186,9 @@ class CheckpointBlobsTest : public ::testing::Test {
     reg(trainer_a_, "finetune", [] { return std::make_unique<TrainerExecutor>(); });
     reg(extractor_, "discover", [this] { return std::make_unique<InspectExecutor>(&discover_runs_); });
     reg(trainer_c_, "finetune", [] { return std::make_unique<TrainerExecutor>(); });
+    reg(refused_, "dataset", [] { return std::make_unique<OutputsExecutor>(std::vector<std::string>{"ft", "circuit"}); });
+    reg(refused_, "model", [] { return std::make_unique<OutputsExecutor>(std::vector<std::string>{"model"}); });
+    reg(refused_, "finetune", [] { return std::make_unique<UnuploadableCheckpointExecutor>(); });
   }
   void TearDown() override {
     for (auto& [name, a] : agents_) a.agent->RequestStop();
@@ -258,7 +274,7 @@ class CheckpointBlobsTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<coord::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
-  ExecutorRegistry trainer_a_, extractor_, trainer_c_;
+  ExecutorRegistry trainer_a_, extractor_, trainer_c_, refused_;
   std::atomic<int> discover_runs_{0};
   std::map<std::string, RunningAgent> agents_;
 };
@@ -352,6 +368,16 @@ TEST_F(CheckpointBlobsTest, ACorruptCheckpointBlobFailsItsChildWithDataLossBefor
   ASSERT_TRUE(WaitFor([&] { return Job(e + "/track").state == coord::JobState::kFailed; }));
   EXPECT_LE(discover_runs_.load(), 2);
   EXPECT_GE(discover_runs_.load(), 1);
+}
+
+TEST_F(CheckpointBlobsTest, ACheckpointTheStoreRefusesIsStillAnnouncedWithItsLocalPath) {
+  const std::string e = Submit(kSpec);
+  StartAgent("a", &refused_);
+  ASSERT_TRUE(WaitFor([&] { return Checkpoints(e, e + "/lora").size() == 1; })) << "the checkpoint was dropped";
+  const coord::tracking::CheckpointRow row = Checkpoints(e, e + "/lora").at(0);
+  EXPECT_FALSE(transfer::IsBlobUri(row.path)) << row.path;
+  EXPECT_EQ(row.path.rfind(dir_.file("host-a/"), 0), 0u) << row.path;
+  EXPECT_EQ(fs::path(row.path).filename(), "checkpoint-10");
 }
 
 }  // namespace
