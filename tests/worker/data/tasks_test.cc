@@ -325,3 +325,65 @@ TEST(Tasks, SubtasksDeriveLineByLineFromTheCompositionalRows) {
 
 }  // namespace
 }  // namespace fc::data
+
+namespace fc::data {
+namespace {
+
+TEST(Tasks, WithoutPrefixTheRowsAreTheSameRowsWithBarePrompts) {
+  auto tok = testing::CharTokenizer999();
+  for (Task task : {Task::kAddSub, Task::kMulDiv, Task::kCompositional}) {
+    TaskOptions with;
+    with.task = task;
+    with.size = 60;
+    with.max_operand = 30;
+    TaskOptions bare = with;
+    bare.prefix = false;
+    auto a = GenerateTask(with, *tok);
+    auto b = GenerateTask(bare, *tok);
+    ASSERT_TRUE(a.ok() && b.ok()) << TaskName(task);
+    ASSERT_EQ(a->size(), b->size());
+    const std::string prefix = kArithmeticPrefix;
+    for (size_t i = 0; i < a->size(); ++i) {
+      const TaskRow &p = (*a)[i], &q = (*b)[i];
+      ASSERT_EQ(p.clean.rfind(prefix, 0), 0u) << p.clean;
+      EXPECT_EQ(q.clean, p.clean.substr(prefix.size()));
+      EXPECT_EQ(q.corrupted, p.corrupted.substr(prefix.size()));
+      EXPECT_EQ(q.label, p.label);
+      EXPECT_EQ(tok->Encode(q.clean).size(), tok->Encode(q.corrupted).size()) << q.clean;
+    }
+  }
+}
+
+TEST(Tasks, AddSubWithOneOperatorUsesOnlyThatOperatorAndFlipsItInTheCorruption) {
+  auto tok = testing::CharTokenizer999();
+  for (const std::string op : {"+", "-"}) {
+    TaskOptions o;
+    o.task = Task::kAddSub;
+    o.size = 80;
+    o.max_operand = 20;
+    o.operators = op;
+    o.prefix = false;
+    auto rows = GenerateTask(o, *tok);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 80u);
+    const std::string other = op == "+" ? "-" : "+";
+    for (const TaskRow& r : *rows) {
+      int a = 0, b = 0;
+      char c = 0;
+      ASSERT_EQ(std::sscanf(r.clean.c_str(), "%d %c %d =", &a, &c, &b), 3) << r.clean;
+      EXPECT_EQ(std::string(1, c), op) << r.clean;
+      EXPECT_NE(r.corrupted.find(" " + other + " "), std::string::npos) << r.corrupted;
+      EXPECT_EQ(r.label, std::to_string(op == "+" ? a + b : a - b)) << r.clean;
+    }
+  }
+  TaskOptions bad;
+  bad.task = Task::kAddSub;
+  bad.size = 10;
+  bad.operators = "*";
+  auto rows = GenerateTask(bad, *tok);
+  ASSERT_FALSE(rows.ok());
+  EXPECT_NE(rows.status().message().find("operators"), std::string::npos) << rows.status().ToString();
+}
+
+}  // namespace
+}  // namespace fc::data

@@ -102,7 +102,9 @@ TEST_F(JobsTest, ChainFromDatasetToCircuitLoraMatchesTheEngine) {
     ASSERT_TRUE(finetune::MergeAdapterIntoModel(**model, lora.Output("last")).ok());
     auto tok = text::Tokenizer::FromFile(base + "/tokenizer.json");
     ASSERT_TRUE(tok.ok());
-    auto rows = data::BuildCircuitBatchRows(**tok, *data::ReadRows(data_.Output("circuit")));
+    data::CircuitPromptOptions ft_format;  // discover's default prompt_format "ft": BOS + input + "\n"
+    ft_format.append_newline = true;
+    auto rows = data::BuildCircuitBatchRows(**tok, *data::ReadRows(data_.Output("circuit")), ft_format);
     ASSERT_TRUE(rows.ok());
     std::vector<attribution::TokenizedRow> tr;
     for (const auto& r : *rows) tr.push_back({r.clean_ids, r.corrupted_ids, r.label_id, -1});
