@@ -69,6 +69,7 @@ echo "run-quickstart: coordinator gRPC $ADDR, HTTP http://$HTTP (logs in $DEMO/)
   --work-dir "$DEMO/work" --drain-grace-s 10 >"$DEMO/worker.log" 2>&1 &
 worker_pid=$!
 
+submitted_at=$SECONDS
 EXP_ID=$("$FCCTL" --coordinator "$ADDR" submit "$EXP")
 echo "run-quickstart: submitted $EXP as experiment $EXP_ID"
 rc=0
@@ -81,7 +82,7 @@ if [ "$rc" -eq 0 ]; then
   echo
   "$FCCTL" --coordinator "$ADDR" --http "$HTTP" report "$EXP_ID" --out "$DEMO/report" \
     || echo "run-quickstart: no tracking report for $EXP_ID"
-  echo "run-quickstart: experiment $EXP_ID SUCCEEDED (outputs under $DEMO/work, plots under $DEMO/report)"
+  echo "run-quickstart: experiment $EXP_ID SUCCEEDED in $((SECONDS - submitted_at)) s (outputs under $DEMO/work, plots under $DEMO/report)"
 else
   echo "run-quickstart: experiment $EXP_ID did not succeed (exit $rc); logs in $DEMO/" >&2
 fi
