@@ -12,8 +12,8 @@
 
 namespace fc::e2e {
 
-inline constexpr int kLoraSteps = 200;
-inline constexpr int kCheckpointEvery = 50;
+inline constexpr int kLoraSteps = 400;
+inline constexpr int kCheckpointEvery = 100;
 
 // The experiment; lora's length and checkpoint interval come from the constants above.
 inline std::string ReducedQuickstartYaml() {
