@@ -72,6 +72,22 @@ std::string RebuildFromStore(const std::string& artifacts_dir, const std::string
   return dest;
 }
 
+std::string TreeFileSha(const std::string& artifacts_dir, const std::string& tree_uri, const std::string& path,
+                        std::string* error) {
+  const std::string sha = BlobSha(tree_uri);
+  std::ifstream f(BlobPath(artifacts_dir, sha.empty() ? std::string(64, '0') : sha));
+  nlohmann::json manifest = nlohmann::json::parse(f, nullptr, false);
+  if (manifest.is_discarded() || !manifest.contains("files")) {
+    *error = tree_uri + ": no tree manifest in the store";
+    return "";
+  }
+  for (const auto& e : manifest.at("files")) {
+    if (e.value("path", "") == path) return e.value("sha256", "");
+  }
+  *error = tree_uri + ": the manifest has no file '" + path + "'";
+  return "";
+}
+
 std::string FlipStoredByte(const std::string& artifacts_dir, const std::string& sha, long offset) {
   const std::string path = BlobPath(artifacts_dir, sha);
   struct stat sb {};

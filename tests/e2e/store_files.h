@@ -19,6 +19,11 @@ std::string BlobPath(const std::string& artifacts_dir, const std::string& sha);
 std::string RebuildFromStore(const std::string& artifacts_dir, const std::string& uri,
                              const std::string& dest, std::string* error);
 
+// The sha of file `path` inside the tree artifact `tree_uri` ("blob:<manifest sha>"), read from
+// the stored manifest; "" with *error set when absent.
+std::string TreeFileSha(const std::string& artifacts_dir, const std::string& tree_uri, const std::string& path,
+                        std::string* error);
+
 // The sha of a blob uri ("" if `uri` is not one).
 std::string BlobSha(const std::string& uri);
 
