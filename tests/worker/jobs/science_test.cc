@@ -95,5 +95,23 @@ TEST_F(ScienceTest, OnlyOperatorThatMatchesNoRowIsAnErrorNamingTheParam) {
   EXPECT_NE(r.status.message().find("only_operator"), std::string::npos) << r.status.ToString();
 }
 
+TEST_F(ScienceTest, DatasetRecordsOperatorsAndPrefixAndRejectsOperatorsOutsideAddSub) {
+  Ran plus = RunKind("dataset", {{"task", "add_sub"}, {"max_operand", 10}, {"size", 40}, {"operators", "+"},
+                                 {"prefix", false}, {"circuit_fraction", 0.2}},
+                     Dir("plus"));
+  ASSERT_TRUE(plus.status.ok()) << plus.status.ToString();
+  nlohmann::json meta = ReadJson(plus.out + "/dataset.json");
+  EXPECT_EQ(meta.at("operators"), "+");
+  EXPECT_EQ(meta.at("prefix"), false);
+  auto rows = data::ReadRows(plus.Output("circuit"));
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  for (const auto& r : *rows) EXPECT_NE(r.clean.find(" + "), std::string::npos) << r.clean;
+
+  Ran bad = RunKind("dataset", {{"task", "mul_div"}, {"size", 10}, {"operators", "+"}}, Dir("bad"));
+  ASSERT_FALSE(bad.status.ok());
+  EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status.message().find("operators"), std::string::npos) << bad.status.ToString();
+}
+
 }  // namespace
 }  // namespace fc::jobs::testing
