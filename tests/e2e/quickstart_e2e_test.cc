@@ -279,8 +279,15 @@ class QuickstartE2e : public EngineClusterTest {
 
 TEST_F(QuickstartE2e, TwoEngineWorkersRunTheReducedQuickstartAndMatchTheEngineRunDirectly) {
   StartCluster({"w1", "w2"});
-  const std::string exp = SubmitQuickstart();
+  // Through the real fcctl: submit the file, watch it to the end (exit 0 = succeeded).
+  const std::string yaml = cluster_->dir() + "/quickstart.yaml";
+  std::ofstream(yaml) << ReducedQuickstartYaml();
+  itest::CommandResult sub = cluster_->Fcctl({"submit", yaml});
+  ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
+  const std::string exp = sub.out.substr(0, sub.out.find_last_not_of(" \n") + 1);
   ASSERT_NE(exp, "");
+  itest::CommandResult watch = cluster_->Fcctl({"watch", exp}, 300s);
+  EXPECT_EQ(watch.exit_code, 0) << watch.out << watch.err;
   v1::GetExperimentReply r = CheckFinishedRun(exp);
   ASSERT_EQ(r.experiment().state(), v1::EXP_SUCCEEDED);
 
