@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -324,6 +325,9 @@ TEST_F(QuickstartE2e, WorkerKilledMidFinetuneIsResumedFromItsCheckpointAndTheRun
   const std::string survivor = victim == "w1" ? "w2" : "w1";
   cluster_->worker(victim).Signal(SIGKILL);
   ASSERT_EQ(cluster_->worker(victim).Wait(5s), 128 + SIGKILL);
+  // A report the coordinator received just before the kill commits within milliseconds; the
+  // job is re-leased only after the lease TTL (1.5 s).
+  std::this_thread::sleep_for(300ms);
   const int killed_at = reported_step(" AND attempt = 1");
   ASSERT_GE(killed_at, kCheckpointEvery);
   ASSERT_LT(killed_at, kLoraSteps);
