@@ -302,6 +302,32 @@ TEST_F(QuickstartE2e, TwoEngineWorkersRunTheReducedQuickstartAndMatchTheEngineRu
 
   ExpectSameAsDirectDiscover(exp, "before", "");
   ExpectSameAsDirectDiscover(exp, "track@" + std::to_string(kLoraSteps), "checkpoint-" + std::to_string(kLoraSteps));
+
+  // evaluate of the LoRA model, run directly on the stored final weights, gives the stored result.
+  v1::Job eval = GetJobByName(exp, "eval_lora");
+  const std::string work = cluster_->dir() + "/direct-eval_lora";
+  std::string err;
+  std::map<std::string, std::string> p = PlainParams(eval, {"model", "data"});
+  p["model"] = RebuildFromStore(artifacts_dir(), OutputUri(exp, "lora", "model"), work + "/model", &err);
+  ASSERT_NE(p["model"], "") << err;
+  p["data"] = RebuildFromStore(artifacts_dir(), OutputUri(exp, "data", "circuit"), work + "/data", &err);
+  ASSERT_NE(p["data"], "") << err;
+  ASSERT_EQ(RunLocal("evaluate", p, work + "/out"), 0);
+  json direct = ReadJsonFile(work + "/out/result.json").value("result", json::object());
+  json stored = json::parse(eval.result_json());
+  for (const char* k : {"correct", "total"}) EXPECT_EQ(stored.at(k), direct.at(k)) << k;
+  for (const char* k : {"accuracy", "loss"}) EXPECT_DOUBLE_EQ(Num(stored.at(k)), Num(direct.at(k))) << k;
+
+  // The coordinator read every tracked circuit's blob output and stored its edge scores.
+  for (int step : LoraCheckpointSteps()) {
+    const std::string id = exp + "/track@" + std::to_string(step);
+    bool stored_scores = itest::Cluster::WaitFor([&] {
+      itest::CommandResult c = cluster_->Fcctl({"--http", http_address(), "circuit", "show", id, "-o", "json"});
+      json j = json::parse(c.out, nullptr, false);
+      return c.exit_code == 0 && j.is_object() && j.value("scores_stored", false);
+    }, 20s);
+    EXPECT_TRUE(stored_scores) << id;
+  }
 }
 
 TEST_F(QuickstartE2e, WorkerKilledMidFinetuneIsResumedFromItsCheckpointAndTheRunCompletes) {
