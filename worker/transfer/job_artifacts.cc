@@ -86,8 +86,20 @@ Status MaterializeResume(ArtifactClient* client, nlohmann::json* params, const s
     params->erase(kResumeCheckpointsParam);
   }
   if (!params->contains(kResumeFromParam) || !params->at(kResumeFromParam).is_string()) return Status::OK();
-  const std::string from = params->at(kResumeFromParam).get<std::string>();
-  if (!IsBlobUri(from)) return Status::OK();  // plain-path mode: its siblings are next to it
+  std::string from = params->at(kResumeFromParam).get<std::string>();
+  if (!IsBlobUri(from)) {
+    std::error_code exists_ec;
+    std::optional<int64_t> newest_blob;
+    for (const auto& [s, uri] : earlier) {
+      if (IsBlobUri(uri)) newest_blob = s;
+    }
+    // Plain-path mode: its siblings are next to it. But when it is not on this host (its upload
+    // failed on another worker), resume from the newest checkpoint that did reach the store.
+    if (fs::exists(from, exists_ec) || !newest_blob) return Status::OK();
+    spdlog::warn("param 'resume_from': '{}' is not on this host; resuming from step {} ({}) instead", from,
+                 *newest_blob, earlier.at(*newest_blob));
+    from = earlier.at(*newest_blob);
+  }
 
   std::optional<int64_t> step;
   for (const auto& [s, uri] : earlier) {

@@ -60,7 +60,8 @@ StatusOr<nlohmann::json> UploadCheckpointReport(ArtifactClient& client, const nl
 //   resume_dir/checkpoint-<step> (resume_dir is emptied first), and resume_from becomes the link
 //   of its own step (the entry with the same uri, else the "step" of its checkpoint.json).
 //   Plain paths that do not exist here are skipped (they were reported by another host and
-//   never uploaded); a plain resume_from is left as it is (plain-path mode).
+//   never uploaded); a plain resume_from is left as it is (plain-path mode) unless it does not
+//   exist here and some entry is a blob uri: then the newest such entry is resumed from.
 // * every other top-level string param that is a blob uri -> its local cache path.
 // client may be null (no artifact store): a blob uri is then FAILED_PRECONDITION. A corrupt blob
 // is DATA_LOSS (never used), malformed resume_checkpoints INVALID_ARGUMENT naming the field.

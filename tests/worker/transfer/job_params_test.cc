@@ -127,6 +127,24 @@ TEST_F(JobParamsTest, PlainPathsAreLeftAsTheyAreAndResumeCheckpointsIsStillConsu
   EXPECT_FALSE(fs::exists(dir_.file("r")));
 }
 
+TEST_F(JobParamsTest, AnUnuploadedNewestCheckpointFromAnotherHostFallsBackToTheNewestBlob) {
+  const std::string u10 = Announce(10), u20 = Announce(20);
+  // Step 30's upload failed on the host that trained it: only its path there was reported.
+  const std::string gone = dir_.file("other-host/checkpoints/checkpoint-30");
+  json p = {{"resume_from", gone}, {"resume_checkpoints", {{"10", u10}, {"20", u20}, {"30", gone}}}};
+  const std::string resume_dir = dir_.file("reader/r");
+  ASSERT_TRUE(MaterializeParams(reader_.get(), &p, resume_dir, {}).ok());
+  EXPECT_EQ(p.at("resume_from"), resume_dir + "/checkpoint-20");
+  EXPECT_EQ(ReadFile(resume_dir + "/checkpoint-20/adapter_model.safetensors"), RandomBytes(3000, 20));
+  EXPECT_TRUE(fs::is_directory(resume_dir + "/checkpoint-10"));
+  EXPECT_FALSE(fs::exists(resume_dir + "/checkpoint-30"));
+
+  // The same plain resume_from present on this host is used as it is.
+  json here = {{"resume_from", dir_.file("writer/job/checkpoints/checkpoint-20")}, {"resume_checkpoints", {{"10", u10}}}};
+  ASSERT_TRUE(MaterializeParams(reader_.get(), &here, dir_.file("reader/r2"), {}).ok());
+  EXPECT_EQ(here, (json{{"resume_from", dir_.file("writer/job/checkpoints/checkpoint-20")}}));
+}
+
 TEST_F(JobParamsTest, BadParamsGetErrorsNamingTheField) {
   const std::string u10 = Announce(10);
   struct Case {
