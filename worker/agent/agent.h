@@ -7,8 +7,10 @@
 //           its poll period, so within one heartbeat), marks leases stale (abandoned: the job is
 //           cancelled and nothing more is reported for it) and toggles coordinator-side drain
 //           (take no new work while set).
-//   job thread: ReportStarted -> Executor::Run (progress throttled to ReportProgress) ->
-//           result.json -> ReportComplete / ReportFailed, retried with backoff until the
+//   job thread: ReportStarted -> inputs and blob-uri params materialised -> Executor::Run
+//           (progress throttled to ReportProgress; a checkpoint announcement is never throttled
+//           and its folder is uploaded first, path = blob uri: worker/transfer/job_artifacts.h)
+//           -> result.json -> outputs uploaded -> ReportComplete / ReportFailed, retried with backoff until the
 //           coordinator answers; a FAILED_PRECONDITION/NOT_FOUND answer means the fence is stale
 //           and the report is dropped.
 //   coordinator gone: any UNAVAILABLE/DEADLINE_EXCEEDED marks the agent unregistered; Run
