@@ -133,7 +133,9 @@ Status Server::Init(const Config& config) {
   ingester_ = std::move(*ingester);
   tracking::CircuitIngester* ing = ingester_.get();
   auto shared_snap = std::make_shared<store::Snapshot>(std::move(snap));
-  RunOnIo([hub, ing, shared_snap](Scheduler& s) {
+  const artifacts::BlobStore* blobs = blob_store_.get();
+  RunOnIo([hub, ing, shared_snap, blobs](Scheduler& s) {
+    s.SetArtifactStore(blobs);
     s.Recover(std::move(*shared_snap));
     s.SetEventSink([hub](const std::vector<EventRow>& events) { hub->Publish(events); });
     s.SetCircuitSink([ing](const std::vector<std::string>& ids) { ing->Enqueue(ids); });

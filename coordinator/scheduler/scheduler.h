@@ -37,6 +37,7 @@
 #include "coordinator/metrics/registry.h"
 #include "coordinator/scheduler/clock.h"
 #include "coordinator/scheduler/job_fsm.h"
+#include "coordinator/scheduler/stored_outputs.h"
 #include "coordinator/store/job_store.h"
 #include "coordinator/store/write_batch.h"
 
@@ -119,6 +120,10 @@ class Scheduler {
   // Ids of circuits whose summary rows were just committed (edge-score ingestion).
   using CircuitSink = std::function<void(const std::vector<std::string>&)>;
   void SetCircuitSink(CircuitSink sink) { circuit_sink_ = std::move(sink); }
+  // The coordinator's artifact store (--artifacts), or null. With one, a cache hit is taken
+  // only while every `blob:` output of the cached job is still stored (StoredOutputs; a
+  // quarantined blob makes it a miss and the job runs again). It must outlive the scheduler.
+  void SetArtifactStore(const artifacts::BlobStore* blobs) { stored_outputs_ = StoredOutputs(blobs); }
 
   // --- clients
   void Submit(SubmitRequest req, Reply<SubmitResult> reply);
@@ -273,6 +278,7 @@ class Scheduler {
   // finetune job id -> step -> reported checkpoint (resume and fan-out).
   std::unordered_map<std::string, std::map<int64_t, tracking::CheckpointRow>> checkpoints_;
   std::unordered_map<std::string, tracking::CacheEntryRow> cache_;  // cache key -> source job
+  StoredOutputs stored_outputs_{nullptr};                           // cache hits: blobs still there?
 
   metrics::Gauge* state_gauges_[kNumJobStates] = {nullptr};
   metrics::Gauge* queue_depth_ = nullptr;

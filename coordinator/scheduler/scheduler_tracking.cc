@@ -12,6 +12,7 @@
 #include "common/dag/sha256.h"
 #include "coordinator/scheduler/scheduler.h"
 #include "coordinator/tracking/fanout.h"
+#include "worker/transfer/artifact_uri.h"
 
 namespace fc::coord {
 
@@ -222,7 +223,20 @@ void Scheduler::FailReextract(Job& r, const std::string& why, store::WriteBatch&
 }
 
 void Scheduler::OnCheckpoint(Job& ft, tracking::CheckpointRow c, store::WriteBatch& b) {
-  checkpoints_[ft.row.id][c.step] = c;
+  auto& known = checkpoints_[ft.row.id];
+  auto prev = known.find(c.step);
+  if (prev != known.end() && prev->second.name == c.name && prev->second.attempt < c.attempt) {
+    // A resumed attempt re-announces the checkpoints it linked in from the attempt it resumes
+    // (worker/jobs/finetune_executor.cc SeedFromCheckpoint): the row keeps the attempt that
+    // made it and when that was reported, for lineage. The path is the newer report's unless
+    // the older one is a blob uri (it resolves anywhere, the same content), as a local path of
+    // the dead attempt may be on a host that is gone (resume_checkpoints read these paths).
+    // Fan-out children already created for the step stay as they are (CreateChild skips them).
+    c.attempt = prev->second.attempt;
+    c.reported_ms = prev->second.reported_ms;
+    if (transfer::IsBlobUri(prev->second.path)) c.path = prev->second.path;
+  }
+  known[c.step] = c;
   const int64_t step = c.step;
   const std::string path = c.path;
   b.tracking.checkpoints.push_back(std::move(c));
@@ -357,6 +371,16 @@ bool Scheduler::TryCacheHit(Job& j, store::WriteBatch& b) {
   }
   if (!engine_ok) return false;
   const JobRow& from = src->second->row;
+  // Outputs whose blob was quarantined or removed since can never be read again: reusing them
+  // would fail every consumer for good, so the job runs instead (and its success replaces the
+  // cache entry). One stat per blob, on this thread (stored_outputs.h says why that is fine).
+  const std::string missing = stored_outputs_.Missing(from.outputs);
+  if (!missing.empty()) {
+    spdlog::warn("job={} cache miss: outputs of {} are gone: {}", j.row.id, from.id, missing);
+    AddEvent(b, j.row.experiment_id, j.row.id, "cache_miss", j.row.state,
+             "not cached from " + from.id + ": " + missing);
+    return false;
+  }
   const int32_t a = j.row.attempt;
   const int64_t e = j.row.lease_epoch;
   const int64_t wall = clock_->WallMs();

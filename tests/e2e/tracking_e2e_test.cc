@@ -194,6 +194,9 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
   EXPECT_EQ(again.fence().attempt(), 2);
   json p = json::parse(again.job().params_json());
   EXPECT_EQ(p.at("resume_from"), dir_.file("ckpt-20"));
+  // Like the engine, the resumed attempt re-announces the checkpoints it linked in.
+  ASSERT_TRUE(Checkpoint(again, 10, "base").ok());
+  ASSERT_TRUE(Checkpoint(again, 20, "checkpoint-10").ok());
   ASSERT_TRUE(Checkpoint(again, 30, "checkpoint-20").ok());
   Complete(again, {{"model", "/m2"}, {"checkpoint-10", dir_.file("ckpt-10")}, {"checkpoint-20", dir_.file("ckpt-20")},
                    {"checkpoint-30", dir_.file("ckpt-30")}});
@@ -205,12 +208,15 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
   EXPECT_EQ(track.outputs(0).name(), "last");
   EXPECT_EQ(track.outputs(0).uri(), dir_.file("circuit-track@30"));
 
-  // Lineage: checkpoint-30 (attempt 2, on B) -> 20 -> 10 (attempt 1, on A).
+  // Lineage: checkpoint-30 (attempt 2, on B) -> 20 -> 10 (both made by attempt 1 on A; the
+  // re-announcement by attempt 2 keeps that).
   auto lin = cli::HttpGetJson(server_->http_address(), "/api/v1/lineage/" + e + "/lora/checkpoint-30", 5000);
   ASSERT_TRUE(lin.ok()) << lin.status().ToString();
   const json& chain = lin->at("lineage");
   ASSERT_EQ(chain.size(), 3u);
   EXPECT_EQ(chain[0].at("attempt"), 2);
+  EXPECT_EQ(chain[1].at("checkpoint"), e + "/lora/checkpoint-20");
+  EXPECT_EQ(chain[1].at("attempt"), 1);
   EXPECT_EQ(chain[2].at("checkpoint"), e + "/lora/checkpoint-10");
   EXPECT_EQ(chain[2].at("attempt"), 1);
 

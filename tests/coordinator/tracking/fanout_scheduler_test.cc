@@ -130,9 +130,10 @@ class FanoutTest : public ::testing::Test {
   Status Complete(const Fence& f, std::vector<Artifact> outs, const std::string& result = "{}") {
     return AwaitStatus([&](StatusReply cb) { sched_->ReportComplete(f, outs, result, cb); });
   }
-  Status Checkpoint(const Fence& f, int64_t step, const std::string& parent) {
+  Status Checkpoint(const Fence& f, int64_t step, const std::string& parent, std::string path = "") {
+    if (path.empty()) path = "/ckpt/checkpoint-" + std::to_string(step);
     json m = {{"checkpoint",
-               {{"step", step}, {"path", "/ckpt/checkpoint-" + std::to_string(step)}, {"parent", parent},
+               {{"step", step}, {"path", path}, {"parent", parent},
                 {"name", "checkpoint-" + std::to_string(step)}, {"loss", 1.0 / (step + 1)}, {"accuracy", 0.5},
                 {"method", "lora"}}}};
     auto r = Await<bool>([&](Reply<bool> cb) { sched_->ReportProgress(f, 0.5, "ckpt", m.dump(), cb); });
@@ -340,6 +341,43 @@ TEST_F(FanoutTest, AnExpiredFinetuneLeaseResumesFromItsLatestCheckpoint) {
   // The stale attempt's reports change nothing.
   EXPECT_FALSE(Checkpoint(lora.fence, 30, "checkpoint-20").ok());
   EXPECT_EQ(StateOf(e + "/track@30"), JobState::kUnspecified);
+}
+
+TEST_F(FanoutTest, CheckpointsReannouncedByAResumedAttemptKeepTheAttemptThatMadeThem) {
+  const std::string e = Submit(kTrack);
+  const std::string w = Register("w1");
+  Lease lora = StartLora(w);
+  const std::string blob10 = "blob:" + std::string(64, 'a');
+  ASSERT_TRUE(Checkpoint(lora.fence, 10, "base", blob10).ok());  // uploaded
+  ASSERT_TRUE(Checkpoint(lora.fence, 20, "checkpoint-10", "/w1/checkpoint-20").ok());  // upload failed
+  clock_.Advance(cfg_.lease_ttl_ms + 1);
+  sched_->OnTimer();
+  RunUntil(io_, [] { return false; }, std::chrono::milliseconds(30));
+  Lease again = Take(Register("w2"), "lora");
+  ASSERT_EQ(again.fence.attempt, 2);
+  // Attempt 2 links in 10 and 20 and announces them again (now both uploaded), then makes 30.
+  const std::string blob20 = "blob:" + std::string(64, 'b');
+  ASSERT_TRUE(Checkpoint(again.fence, 10, "base", "/w2/checkpoint-10").ok());
+  ASSERT_TRUE(Checkpoint(again.fence, 20, "checkpoint-10", blob20).ok());
+  ASSERT_TRUE(Checkpoint(again.fence, 30, "checkpoint-20").ok());
+  Close();
+  Open();  // the rows, and the scheduler's memory of them, survive a restart
+  ASSERT_TRUE(Checkpoint(again.fence, 20, "checkpoint-10", "/w2/checkpoint-20").ok());
+  auto conn = store::Connection::Open(dir_.file("db"), true);
+  auto rows = tracking::ListCheckpoints(**conn, e, e + "/lora");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::map<int64_t, tracking::CheckpointRow> by_step;
+  for (const auto& r : *rows) by_step[r.step] = r;
+  ASSERT_EQ(by_step.size(), 3u);
+  EXPECT_EQ(by_step[10].attempt, 1);
+  EXPECT_EQ(by_step[20].attempt, 1);
+  EXPECT_EQ(by_step[30].attempt, 2);
+  EXPECT_EQ(by_step[10].path, blob10);  // a blob uri is kept over a local path
+  EXPECT_EQ(by_step[20].path, blob20);  // the dead host's local path was replaced by the upload
+  // The children made for attempt 1's checkpoints are untouched (leased with lora above),
+  // attempt 2's new checkpoint fanned out.
+  EXPECT_EQ(StateOf(e + "/track@20"), JobState::kLeased);
+  EXPECT_EQ(StateOf(e + "/track@30"), JobState::kReady);
 }
 
 constexpr const char* kCached = R"(experiment: cached
