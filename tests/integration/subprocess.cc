@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,9 +44,16 @@ bool Subprocess::Start(const std::vector<std::string>& argv, const std::string& 
   log_path_ = log_path;
   exit_code_.reset();
   std::vector<char*> args = CArgv(argv);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return false;
   if (pid == 0) {
+    // Die with the test: a test process that crashes (or is SIGKILLed by ctest's timeout) runs
+    // no destructor, and its coordinators and workers would live on. The signal is tied to the
+    // forking THREAD's exit, so Start must be called from a thread that lives as long as the
+    // child should (a test's main thread does). The parent may have died before the prctl:
+    // then we are already re-parented and no signal would ever come.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, STDOUT_FILENO);

@@ -1,6 +1,7 @@
 // Subprocess: one child process started by a test (fork + execv), stdout and stderr appended to
 // a log file. The destructor SIGKILLs and reaps a child that is still running, so a failing test
-// never leaves processes behind.
+// never leaves processes behind; a test process that crashes takes its children along (the
+// child has PR_SET_PDEATHSIG = SIGKILL, tied to the thread that called Start).
 #pragma once
 
 #include <sys/types.h>
