@@ -17,7 +17,9 @@
 // fan out discovery while training continues (the trainer writes it right after the step's
 // progress callback, so it is seen at the next step, or after the run for the last one).
 // Resume: params.resume_from = local path of a checkpoint folder of an earlier attempt; it and
-// its earlier siblings are linked into checkpoints/ and the trainer continues from it.
+// its earlier siblings are linked into checkpoints/ and the trainer continues from it. The
+// linked-in checkpoints are announced again like new ones (so a host whose earlier upload
+// failed still gets them stored); the coordinator keeps the attempt that made each one.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
