@@ -3,7 +3,9 @@
 // stored blob (as a failing disk would); then a second worker with an empty cache gets the job
 // that consumes it. The corruption must be caught
 // (DATA_LOSS, naming the blob), the damaged copy quarantined in the store, and nothing may run
-// on it. Job labels pin each job to its worker, so the order of events is fixed.
+// on it. Job labels pin each job to its worker, so the order of events is fixed. Then the same
+// DAG is submitted again (`fcctl submit --key again`): the producer is not taken from the cache
+// (its output's blob is gone) but runs again, and the run succeeds.
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -114,7 +116,32 @@ class CorruptionE2e : public EngineClusterTest {
     nlohmann::json result = nlohmann::json::parse(rf, nullptr, false);
     EXPECT_EQ(result.value("status", ""), "DATA_LOSS") << results[0];
     EXPECT_EQ(result.value("outputs", nlohmann::json::array()).size(), 0u) << results[0];
+    exp_ = exp;
   }
+
+  // After Run: re-submitting the DAG repairs the run. The producer's cached output lost a blob,
+  // so it is a cache miss and runs again (uploading its output anew), and the consumer then
+  // succeeds.
+  void ExpectResubmissionRepairs(const char* yaml, const std::string& producer) {
+    ASSERT_NE(exp_, "");
+    const std::string exp = exp_;
+    const std::string yaml_path = cluster_->dir() + "/resubmit.yaml";
+    std::ofstream(yaml_path) << yaml;
+    itest::CommandResult sub = cluster_->Fcctl({"submit", yaml_path, "--key", "again"});
+    ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
+    const std::string again = sub.out.substr(0, sub.out.find_last_not_of(" \n") + 1);
+    ASSERT_NE(again, exp);
+    v1::GetExperimentReply r2 = cluster_->WaitExperimentDone(again, 90s);
+    std::map<std::string, v1::Job> jobs2 = JobsByName(r2);
+    EXPECT_EQ(r2.experiment().state(), v1::EXP_SUCCEEDED) << jobs2["consumer"].error();
+    EXPECT_EQ(jobs2[producer].state(), v1::SUCCEEDED);
+    EXPECT_FALSE(jobs2[producer].cached());
+    EXPECT_EQ(jobs2["consumer"].state(), v1::SUCCEEDED) << jobs2["consumer"].error();
+    EXPECT_EQ(jobs2["data"].state(), v1::SUCCEEDED);
+    EXPECT_EQ(jobs2["data"].cached(), producer != "data");  // intact upstream outputs are reused
+  }
+
+  std::string exp_;  // Run's experiment
 };
 
 TEST_F(CorruptionE2e, AFlippedByteInAStoredFileFailsTheConsumerWithDataLossAndIsQuarantined) {
@@ -126,6 +153,7 @@ TEST_F(CorruptionE2e, AFlippedByteInAStoredFileFailsTheConsumerWithDataLossAndIs
     return sha;
   });
   EXPECT_EQ(PathsNaming(cluster_->dir() + "/work-consumer", "ft.jsonl"), std::vector<std::string>{});
+  ExpectResubmissionRepairs(kFileCase, "data");
 }
 
 TEST_F(CorruptionE2e, AFlippedByteInAStoredModelFileFailsTheConsumerWithDataLossAndIsQuarantined) {
@@ -138,6 +166,7 @@ TEST_F(CorruptionE2e, AFlippedByteInAStoredModelFileFailsTheConsumerWithDataLoss
     return sha;
   });
   EXPECT_EQ(PathsNaming(cluster_->dir() + "/work-consumer", "model.safetensors"), std::vector<std::string>{});
+  ExpectResubmissionRepairs(kTreeCase, "base");
 }
 
 }  // namespace
