@@ -28,14 +28,16 @@
 #include "coordinator/artifacts/blob_store.h"
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
-#include "fc/v1/workers.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
+#include "tests/coordinator/scripted_worker.h"
 #include "tests/coordinator/test_util.h"
 
 namespace fc::cli {
 namespace {
 
 namespace pb = fc::v1;
+using fc::coord::testing::Ctx;
+using fc::coord::testing::ScriptedWorker;
 using fc::coord::testing::TempDir;
 using nlohmann::json;
 
@@ -81,24 +83,13 @@ class CircuitExport : public ::testing::Test {
     blobs_ = std::move(*b);
     auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
     exp_ = pb::ExperimentService::NewStub(ch);
-    work_ = pb::WorkerService::NewStub(ch);
+    worker_ = std::make_unique<ScriptedWorker>(ch);
     experiment_ = RunExperiment();
   }
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
-  }
+  // One output (kind left unset), named as the job's kind expects.
   void Complete(const pb::LeasedJob& l, const std::string& uri) {
-    pb::ReportCompleteRequest req;
-    *req.mutable_fence() = l.fence();
-    req.set_result_json(json({{"nodes", 1}, {"edges", 1}}).dump());
-    auto* a = req.add_outputs();
-    a->set_name(l.job().kind() == "discover" ? "circuit" : "out");
-    a->set_uri(uri);
-    pb::ReportCompleteReply reply;
-    grpc::Status s = work_->ReportComplete(Ctx().get(), req, &reply);
-    ASSERT_TRUE(s.ok()) << l.job().name() << ": " << s.error_message();
+    worker_->Complete(l, {{l.job().kind() == "discover" ? "circuit" : "out", uri}},
+                      json({{"nodes", 1}, {"edges", 1}}).dump(), /*kind=*/"");
   }
   // A folder written by `write` and stored as a tree; the folder itself is deleted.
   std::string StoreFolder(const std::string& name, const std::function<void(const std::string&)>& write) {
@@ -115,21 +106,10 @@ class CircuitExport : public ::testing::Test {
     sreq.set_spec(kSpec);
     pb::SubmitExperimentReply sreply;
     EXPECT_TRUE(exp_->SubmitExperiment(Ctx().get(), sreq, &sreply).ok());
-    pb::RegisterWorkerRequest reg;
-    reg.set_name("w");
-    reg.set_slots(8);
-    reg.set_engine_version("test");
-    pb::RegisterWorkerReply rreply;
-    EXPECT_TRUE(work_->RegisterWorker(Ctx().get(), reg, &rreply).ok());
+    EXPECT_TRUE(worker_->Register("w"));
     int done = 0;
     for (int round = 0; round < 50 && done < 5; ++round) {
-      pb::AcquireJobRequest req;
-      req.set_worker_id(rreply.worker_id());
-      req.set_free_slots(8);
-      req.set_wait_ms(200);
-      pb::AcquireJobReply reply;
-      EXPECT_TRUE(work_->AcquireJob(Ctx().get(), req, &reply).ok());
-      for (const auto& l : reply.jobs()) {
+      for (const auto& l : worker_->Acquire(/*wait_ms=*/200)) {
         const std::string& n = l.job().name();
         ++done;
         if (n == "full") {
@@ -184,7 +164,7 @@ class CircuitExport : public ::testing::Test {
   std::unique_ptr<coord::Server> server_;
   std::unique_ptr<artifacts::BlobStore> blobs_;
   std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<pb::WorkerService::Stub> work_;
+  std::unique_ptr<ScriptedWorker> worker_;
   std::string experiment_;
   std::string http_;
 };

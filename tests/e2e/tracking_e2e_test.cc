@@ -24,13 +24,15 @@
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
 #include "fc/v1/tracking.grpc.pb.h"
-#include "fc/v1/workers.grpc.pb.h"
+#include "tests/coordinator/scripted_worker.h"
 #include "tests/coordinator/test_util.h"
 
 namespace fc::coord {
 namespace {
 
 namespace pb = fc::v1;
+using fc::coord::testing::Ctx;
+using fc::coord::testing::ScriptedWorker;
 using fc::coord::testing::TempDir;
 using nlohmann::json;
 
@@ -71,72 +73,18 @@ class E2eTracking : public ::testing::Test {
     server_ = std::move(*s);
     auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
     exp_ = pb::ExperimentService::NewStub(ch);
-    work_ = pb::WorkerService::NewStub(ch);
+    worker_a_ = std::make_unique<ScriptedWorker>(ch);
+    worker_b_ = std::make_unique<ScriptedWorker>(ch);
   }
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
+  // Any worker may complete any lease: the fence, not the connection, names the attempt.
+  void Complete(const pb::LeasedJob& l, const testing::Outputs& outs, const std::string& result = "{}") {
+    worker_a_->Complete(l, outs, result);
   }
-  std::string Register(const std::string& name) {
-    pb::RegisterWorkerRequest req;
-    req.set_name(name);
-    req.set_slots(8);
-    req.set_engine_version("test");
-    pb::RegisterWorkerReply reply;
-    EXPECT_TRUE(work_->RegisterWorker(Ctx().get(), req, &reply).ok());
-    return reply.worker_id();
-  }
-  // Polls (long poll 200 ms) until `name` is leased to worker `w`; others leased meanwhile are kept.
-  pb::LeasedJob Take(const std::string& w, const std::string& name, int max_ms = 8000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
-    while (std::chrono::steady_clock::now() < end) {
-      for (auto it = held_.begin(); it != held_.end(); ++it) {
-        if (it->job().name() == name) {
-          pb::LeasedJob l = *it;
-          held_.erase(it);
-          return l;
-        }
-      }
-      pb::AcquireJobRequest req;
-      req.set_worker_id(w);
-      req.set_free_slots(8);
-      req.set_wait_ms(200);
-      pb::AcquireJobReply reply;
-      EXPECT_TRUE(work_->AcquireJob(Ctx().get(), req, &reply).ok());
-      for (const auto& j : reply.jobs()) held_.push_back(j);
-    }
-    ADD_FAILURE() << name << " was never leased to " << w;
-    return {};
-  }
-  void Complete(const pb::LeasedJob& l, const std::vector<std::pair<std::string, std::string>>& outs,
-                const std::string& result = "{}") {
-    pb::ReportCompleteRequest req;
-    *req.mutable_fence() = l.fence();
-    req.set_result_json(result);
-    for (const auto& [n, uri] : outs) {
-      auto* a = req.add_outputs();
-      a->set_name(n);
-      a->set_uri(uri);
-      a->set_kind("file");
-    }
-    pb::ReportCompleteReply reply;
-    grpc::Status s = work_->ReportComplete(Ctx().get(), req, &reply);
-    ASSERT_TRUE(s.ok()) << l.job().name() << ": " << s.error_message();
-  }
+  // Checkpoint folders exist on disk, as the engine writes them before announcing.
   grpc::Status Checkpoint(const pb::LeasedJob& l, int step, const std::string& parent) {
     const std::string path = dir_.file("ckpt-" + std::to_string(step));
     std::filesystem::create_directories(path);
-    json m = {{"checkpoint", {{"step", step}, {"path", path}, {"parent", parent},
-                              {"name", "checkpoint-" + std::to_string(step)}, {"loss", 1.0 / step},
-                              {"accuracy", step / 40.0}, {"method", "lora"}}}};
-    pb::ReportProgressRequest req;
-    *req.mutable_fence() = l.fence();
-    req.set_progress(step / 40.0);
-    req.set_message("checkpoint");
-    req.set_metrics_json(m.dump());
-    pb::ReportProgressReply reply;
-    return work_->ReportProgress(Ctx().get(), req, &reply);
+    return worker_a_->Checkpoint(l, step, parent, path, step / 40.0, "checkpoint");
   }
   // A discover worker: writes circuit `shift` as its output folder and reports its summary.
   void Discover(const pb::LeasedJob& l, int shift) {
@@ -161,8 +109,7 @@ class E2eTracking : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<pb::WorkerService::Stub> work_;
-  std::vector<pb::LeasedJob> held_;
+  std::unique_ptr<ScriptedWorker> worker_a_, worker_b_;
   std::map<std::string, circuit::Circuit> written_;
 };
 
@@ -172,25 +119,26 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
   pb::SubmitExperimentReply sreply;
   ASSERT_TRUE(exp_->SubmitExperiment(Ctx().get(), sreq, &sreply).ok());
   const std::string e = sreply.experiment().id();
-  const std::string a = Register("worker-a");
-  Complete(Take(a, "data"), {{"ft", "/d/ft"}, {"circuit", "/d/circuit"}});
-  Complete(Take(a, "base"), {{"model", "/m"}});
-  Discover(Take(a, "before"), 0);
-  pb::LeasedJob lora = Take(a, "lora");
+  ScriptedWorker& a = *worker_a_;
+  ScriptedWorker& b = *worker_b_;
+  EXPECT_TRUE(a.Register("worker-a"));
+  Complete(a.Take("data"), {{"ft", "/d/ft"}, {"circuit", "/d/circuit"}});
+  Complete(a.Take("base"), {{"model", "/m"}});
+  Discover(a.Take("before"), 0);
+  pb::LeasedJob lora = a.Take("lora");
   ASSERT_TRUE(Checkpoint(lora, 10, "base").ok());
   ASSERT_TRUE(Checkpoint(lora, 20, "checkpoint-10").ok());
 
   // Worker B extracts while A trains; then A dies (no heartbeat, no report).
-  const std::string b = Register("worker-b");
+  EXPECT_TRUE(b.Register("worker-b"));
   // track@0 may already be with A (leased alongside lora): A finishes it before dying.
-  bool zero_with_a = false;
-  for (const auto& l : held_) zero_with_a |= l.job().name() == "track@0";
-  Discover(Take(zero_with_a ? a : b, "track@0"), 0);
-  Discover(Take(b, "track@10"), 1);
-  Discover(Take(b, "track@20"), 2);
+  const bool zero_with_a = a.Holds("track@0");
+  Discover((zero_with_a ? a : b).Take("track@0"), 0);
+  Discover(b.Take("track@10"), 1);
+  Discover(b.Take("track@20"), 2);
   EXPECT_EQ(GetJob(e + "/lora").state(), pb::RUNNING);
 
-  pb::LeasedJob again = Take(b, "lora", 10000);  // after A's lease expired
+  pb::LeasedJob again = b.Take("lora", 10000);  // after A's lease expired
   EXPECT_EQ(again.fence().attempt(), 2);
   json p = json::parse(again.job().params_json());
   EXPECT_EQ(p.at("resume_from"), dir_.file("ckpt-20"));
@@ -200,7 +148,7 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
   ASSERT_TRUE(Checkpoint(again, 30, "checkpoint-20").ok());
   Complete(again, {{"model", "/m2"}, {"checkpoint-10", dir_.file("ckpt-10")}, {"checkpoint-20", dir_.file("ckpt-20")},
                    {"checkpoint-30", dir_.file("ckpt-30")}});
-  Discover(Take(b, "track@30"), 3);
+  Discover(b.Take("track@30"), 3);
 
   pb::Job track = GetJob(e + "/track");
   EXPECT_EQ(track.state(), pb::SUCCEEDED);

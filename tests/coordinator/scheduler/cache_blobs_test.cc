@@ -5,7 +5,6 @@
 // output was quarantined (moved to corrupt/, as a failed re-hash does) or its manifest is gone,
 // the producing job is a cache miss and runs again, so resubmitting repairs the run instead of
 // handing its consumers an output that can never be read.
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -15,8 +14,8 @@
 #include "coordinator/artifacts/blob_store.h"
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
-#include "fc/v1/workers.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
+#include "tests/coordinator/scripted_worker.h"
 #include "tests/coordinator/test_util.h"
 #include "worker/transfer/artifact_uri.h"
 
@@ -24,6 +23,8 @@ namespace fc::coord {
 namespace {
 
 namespace pb = fc::v1;
+using fc::coord::testing::Ctx;
+using fc::coord::testing::ScriptedWorker;
 using fc::coord::testing::TempDir;
 
 constexpr const char* kSpec = R"(experiment: cache
@@ -49,19 +50,8 @@ class CacheBlobs : public ::testing::Test {
     blobs_ = std::move(*b);
     auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
     exp_ = pb::ExperimentService::NewStub(ch);
-    work_ = pb::WorkerService::NewStub(ch);
-    pb::RegisterWorkerRequest reg;
-    reg.set_name("w");
-    reg.set_slots(8);
-    reg.set_engine_version("test");
-    pb::RegisterWorkerReply rreply;
-    ASSERT_TRUE(work_->RegisterWorker(Ctx().get(), reg, &rreply).ok());
-    worker_ = rreply.worker_id();
-  }
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
+    worker_ = std::make_unique<ScriptedWorker>(ch);
+    ASSERT_TRUE(worker_->Register("w"));
   }
   std::string Submit(const std::string& key) {
     pb::SubmitExperimentRequest req;
@@ -81,42 +71,8 @@ class CacheBlobs : public ::testing::Test {
     return reply.job();
   }
   // Leases jobs until `exp`'s `name` is among them (within 8 s).
-  pb::LeasedJob Take(const std::string& exp, const std::string& name) {
-    const std::string id = exp + "/" + name;
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(8);
-    while (std::chrono::steady_clock::now() < end) {
-      for (auto it = held_.begin(); it != held_.end(); ++it) {
-        if (it->job().id() == id) {
-          pb::LeasedJob l = *it;
-          held_.erase(it);
-          return l;
-        }
-      }
-      pb::AcquireJobRequest req;
-      req.set_worker_id(worker_);
-      req.set_free_slots(8);
-      req.set_wait_ms(200);
-      pb::AcquireJobReply reply;
-      EXPECT_TRUE(work_->AcquireJob(Ctx().get(), req, &reply).ok());
-      for (const auto& j : reply.jobs()) held_.push_back(j);
-    }
-    ADD_FAILURE() << id << " was never leased";
-    return {};
-  }
-  void Complete(const pb::LeasedJob& l, const std::vector<std::pair<std::string, std::string>>& outs) {
-    pb::ReportCompleteRequest req;
-    *req.mutable_fence() = l.fence();
-    req.set_result_json("{}");
-    for (const auto& [n, uri] : outs) {
-      auto* a = req.add_outputs();
-      a->set_name(n);
-      a->set_uri(uri);
-      a->set_kind("file");
-    }
-    pb::ReportCompleteReply reply;
-    grpc::Status s = work_->ReportComplete(Ctx().get(), req, &reply);
-    ASSERT_TRUE(s.ok()) << l.job().name() << ": " << s.error_message();
-  }
+  pb::LeasedJob Take(const std::string& exp, const std::string& name) { return worker_->Take(exp + "/" + name); }
+  void Complete(const pb::LeasedJob& l, const testing::Outputs& outs) { worker_->Complete(l, outs); }
   // Stores a file as one blob: blob:<sha>/<name>.
   std::string StoreFile(const std::string& name, const std::string& text) {
     const std::string path = dir_.file("files/" + name);
@@ -181,9 +137,7 @@ class CacheBlobs : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::unique_ptr<artifacts::BlobStore> blobs_;
   std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<pb::WorkerService::Stub> work_;
-  std::string worker_;
-  std::vector<pb::LeasedJob> held_;
+  std::unique_ptr<ScriptedWorker> worker_;
   std::string first_, ft_uri_;
   artifacts::testing::StoredTree circuit_, model_;
 };

@@ -24,15 +24,17 @@
 #include "coordinator/store/db.h"
 #include "fc/v1/experiments.grpc.pb.h"
 #include "fc/v1/tracking.grpc.pb.h"
-#include "fc/v1/workers.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
 #include "tests/coordinator/artifacts/test_files.h"
+#include "tests/coordinator/scripted_worker.h"
 #include "tests/coordinator/test_util.h"
 
 namespace fc::coord {
 namespace {
 
 namespace pb = fc::v1;
+using fc::coord::testing::Ctx;
+using fc::coord::testing::ScriptedWorker;
 using fc::coord::testing::TempDir;
 using nlohmann::json;
 
@@ -77,59 +79,14 @@ class BlobOutputs : public ::testing::Test {
     blobs_ = std::move(*b);
     auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
     exp_ = pb::ExperimentService::NewStub(ch);
-    work_ = pb::WorkerService::NewStub(ch);
+    worker_ = std::make_unique<ScriptedWorker>(ch);
   }
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
-  }
-  pb::LeasedJob Take(const std::string& name) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(8);
-    while (std::chrono::steady_clock::now() < end) {
-      for (auto it = held_.begin(); it != held_.end(); ++it) {
-        if (it->job().name() == name) {
-          pb::LeasedJob l = *it;
-          held_.erase(it);
-          return l;
-        }
-      }
-      pb::AcquireJobRequest req;
-      req.set_worker_id(worker_);
-      req.set_free_slots(8);
-      req.set_wait_ms(200);
-      pb::AcquireJobReply reply;
-      EXPECT_TRUE(work_->AcquireJob(Ctx().get(), req, &reply).ok());
-      for (const auto& j : reply.jobs()) held_.push_back(j);
-    }
-    ADD_FAILURE() << name << " was never leased";
-    return {};
-  }
-  void Complete(const pb::LeasedJob& l, const std::vector<std::pair<std::string, std::string>>& outs,
-                const std::string& result = "{}") {
-    pb::ReportCompleteRequest req;
-    *req.mutable_fence() = l.fence();
-    req.set_result_json(result);
-    for (const auto& [n, uri] : outs) {
-      auto* a = req.add_outputs();
-      a->set_name(n);
-      a->set_uri(uri);
-      a->set_kind("circuit");
-    }
-    pb::ReportCompleteReply reply;
-    grpc::Status s = work_->ReportComplete(Ctx().get(), req, &reply);
-    ASSERT_TRUE(s.ok()) << l.job().name() << ": " << s.error_message();
+  pb::LeasedJob Take(const std::string& name) { return worker_->Take(name); }
+  void Complete(const pb::LeasedJob& l, const testing::Outputs& outs, const std::string& result = "{}") {
+    worker_->Complete(l, outs, result, "circuit");
   }
   void Checkpoint(const pb::LeasedJob& l, int step, const std::string& parent) {
-    json m = {{"checkpoint", {{"step", step}, {"path", dir_.file("ckpt-" + std::to_string(step))}, {"parent", parent},
-                              {"name", "checkpoint-" + std::to_string(step)}, {"loss", 1.0 / step},
-                              {"accuracy", step / 40.0}, {"method", "lora"}}}};
-    pb::ReportProgressRequest req;
-    *req.mutable_fence() = l.fence();
-    req.set_progress(step / 20.0);
-    req.set_metrics_json(m.dump());
-    pb::ReportProgressReply reply;
-    ASSERT_TRUE(work_->ReportProgress(Ctx().get(), req, &reply).ok());
+    ASSERT_TRUE(worker_->Checkpoint(l, step, parent, dir_.file("ckpt-" + std::to_string(step)), step / 20.0).ok());
   }
   // Writes circuit `shift` into a folder (at `member`), stores the folder as a tree, deletes
   // the folder and reports the tree's uri. Returns the stored tree.
@@ -195,13 +152,7 @@ class BlobOutputs : public ::testing::Test {
     sreq.set_spec(kSpec);
     pb::SubmitExperimentReply sreply;
     EXPECT_TRUE(exp_->SubmitExperiment(Ctx().get(), sreq, &sreply).ok());
-    pb::RegisterWorkerRequest reg;
-    reg.set_name("w");
-    reg.set_slots(8);
-    reg.set_engine_version("test");
-    pb::RegisterWorkerReply rreply;
-    EXPECT_TRUE(work_->RegisterWorker(Ctx().get(), reg, &rreply).ok());
-    worker_ = rreply.worker_id();
+    EXPECT_TRUE(worker_->Register("w"));
     Complete(Take("data"), {{"ft", "/d/ft"}, {"circuit", "/d/circuit"}});
     Complete(Take("base"), {{"model", "/m"}});
     broken_ = Discover(Take("broken"), 9, "circuit.json", /*corrupt=*/true);
@@ -220,9 +171,7 @@ class BlobOutputs : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::unique_ptr<artifacts::BlobStore> blobs_;
   std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<pb::WorkerService::Stub> work_;
-  std::string worker_;
-  std::vector<pb::LeasedJob> held_;
+  std::unique_ptr<ScriptedWorker> worker_;
   std::map<std::string, circuit::Circuit> written_;
   artifacts::testing::StoredTree broken_;
 };
