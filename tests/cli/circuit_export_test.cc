@@ -29,7 +29,7 @@
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
-#include "tests/coordinator/scripted_worker.h"
+#include "tests/coordinator/coordinator_fixture.h"
 #include "tests/coordinator/test_util.h"
 
 namespace fc::cli {
@@ -37,8 +37,6 @@ namespace {
 
 namespace pb = fc::v1;
 using fc::coord::testing::Ctx;
-using fc::coord::testing::ScriptedWorker;
-using fc::coord::testing::TempDir;
 using nlohmann::json;
 
 constexpr const char* kSpec = R"(experiment: export
@@ -68,22 +66,11 @@ struct FcctlRun {
   std::string out, err;
 };
 
-class CircuitExport : public ::testing::Test {
+class CircuitExport : public coord::testing::CoordinatorFixture {
  protected:
   void SetUp() override {
-    coord::Config c;
-    c.db_path = dir_.file("db");
-    c.artifacts_dir = dir_.file("artifacts");
-    auto s = coord::Server::Start(c);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
     http_ = server_->http_address();
-    auto b = artifacts::BlobStore::Open(c.artifacts_dir);
-    ASSERT_TRUE(b.ok());
-    blobs_ = std::move(*b);
-    auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
-    exp_ = pb::ExperimentService::NewStub(ch);
-    worker_ = std::make_unique<ScriptedWorker>(ch);
     experiment_ = RunExperiment();
   }
   // One output (kind left unset), named as the job's kind expects.
@@ -158,13 +145,8 @@ class CircuitExport : public ::testing::Test {
     return false;
   }
 
-  TempDir dir_;
   circuit::Circuit written_ = Toy();
   circuit::CollapsedCircuit collapsed_ = *circuit::Collapse(circuit::GraphLayout(written_.cfg()), written_);
-  std::unique_ptr<coord::Server> server_;
-  std::unique_ptr<artifacts::BlobStore> blobs_;
-  std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<ScriptedWorker> worker_;
   std::string experiment_;
   std::string http_;
 };

@@ -24,7 +24,7 @@
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
 #include "fc/v1/tracking.grpc.pb.h"
-#include "tests/coordinator/scripted_worker.h"
+#include "tests/coordinator/coordinator_fixture.h"
 #include "tests/coordinator/test_util.h"
 
 namespace fc::coord {
@@ -33,7 +33,6 @@ namespace {
 namespace pb = fc::v1;
 using fc::coord::testing::Ctx;
 using fc::coord::testing::ScriptedWorker;
-using fc::coord::testing::TempDir;
 using nlohmann::json;
 
 constexpr const char* kQuick = R"(experiment: quick
@@ -58,33 +57,28 @@ circuit::Circuit Toy(int shift) {
   return *c;
 }
 
-class E2eTracking : public ::testing::Test {
+// The fixture's worker_ is worker A; worker_b_ is B, on the same channel.
+class E2eTracking : public testing::CoordinatorFixture {
  protected:
+  void Tune(Config* c) override {
+    c->lease_ttl_ms = 1500;
+    c->heartbeat_ms = 300;
+    c->retry_backoff_ms = 10;
+    c->retry_backoff_max_ms = 50;
+  }
   void SetUp() override {
-    Config c;
-    c.db_path = dir_.file("db");
-    c.artifacts_dir = dir_.file("artifacts");
-    c.lease_ttl_ms = 1500;
-    c.heartbeat_ms = 300;
-    c.retry_backoff_ms = 10;
-    c.retry_backoff_max_ms = 50;
-    auto s = Server::Start(c);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(*s);
-    auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
-    exp_ = pb::ExperimentService::NewStub(ch);
-    worker_a_ = std::make_unique<ScriptedWorker>(ch);
-    worker_b_ = std::make_unique<ScriptedWorker>(ch);
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
+    worker_b_ = std::make_unique<ScriptedWorker>(channel_);
   }
   // Any worker may complete any lease: the fence, not the connection, names the attempt.
   void Complete(const pb::LeasedJob& l, const testing::Outputs& outs, const std::string& result = "{}") {
-    worker_a_->Complete(l, outs, result);
+    worker_->Complete(l, outs, result);
   }
   // Checkpoint folders exist on disk, as the engine writes them before announcing.
   grpc::Status Checkpoint(const pb::LeasedJob& l, int step, const std::string& parent) {
     const std::string path = dir_.file("ckpt-" + std::to_string(step));
     std::filesystem::create_directories(path);
-    return worker_a_->Checkpoint(l, step, parent, path, step / 40.0, "checkpoint");
+    return worker_->Checkpoint(l, step, parent, path, step / 40.0, "checkpoint");
   }
   // A discover worker: writes circuit `shift` as its output folder and reports its summary.
   void Discover(const pb::LeasedJob& l, int shift) {
@@ -106,10 +100,7 @@ class E2eTracking : public ::testing::Test {
     return reply.job();
   }
 
-  TempDir dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<ScriptedWorker> worker_a_, worker_b_;
+  std::unique_ptr<ScriptedWorker> worker_b_;
   std::map<std::string, circuit::Circuit> written_;
 };
 
@@ -119,7 +110,7 @@ TEST_F(E2eTracking, WorkerDiesMidFinetuneTrainingResumesElsewhereAndTheReportMat
   pb::SubmitExperimentReply sreply;
   ASSERT_TRUE(exp_->SubmitExperiment(Ctx().get(), sreq, &sreply).ok());
   const std::string e = sreply.experiment().id();
-  ScriptedWorker& a = *worker_a_;
+  ScriptedWorker& a = *worker_;
   ScriptedWorker& b = *worker_b_;
   EXPECT_TRUE(a.Register("worker-a"));
   Complete(a.Take("data"), {{"ft", "/d/ft"}, {"circuit", "/d/circuit"}});

@@ -15,7 +15,7 @@
 #include "coordinator/server.h"
 #include "fc/v1/experiments.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
-#include "tests/coordinator/scripted_worker.h"
+#include "tests/coordinator/coordinator_fixture.h"
 #include "tests/coordinator/test_util.h"
 #include "worker/transfer/artifact_uri.h"
 
@@ -24,8 +24,6 @@ namespace {
 
 namespace pb = fc::v1;
 using fc::coord::testing::Ctx;
-using fc::coord::testing::ScriptedWorker;
-using fc::coord::testing::TempDir;
 
 constexpr const char* kSpec = R"(experiment: cache
 jobs:
@@ -34,23 +32,14 @@ jobs:
   before: {kind: discover, model: base, data: data.circuit, top: 10%}
 )";
 
-class CacheBlobs : public ::testing::Test {
+class CacheBlobs : public testing::CoordinatorFixture {
  protected:
+  void Tune(Config* c) override {
+    c->lease_ttl_ms = 5000;
+    c->heartbeat_ms = 500;
+  }
   void SetUp() override {
-    Config c;
-    c.db_path = dir_.file("db");
-    c.artifacts_dir = dir_.file("artifacts");
-    c.lease_ttl_ms = 5000;
-    c.heartbeat_ms = 500;
-    auto s = Server::Start(c);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(*s);
-    auto b = artifacts::BlobStore::Open(c.artifacts_dir);  // the worker's side (shared-FS mode)
-    ASSERT_TRUE(b.ok());
-    blobs_ = std::move(*b);
-    auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
-    exp_ = pb::ExperimentService::NewStub(ch);
-    worker_ = std::make_unique<ScriptedWorker>(ch);
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
     ASSERT_TRUE(worker_->Register("w"));
   }
   std::string Submit(const std::string& key) {
@@ -133,11 +122,6 @@ class CacheBlobs : public ::testing::Test {
     EXPECT_TRUE(before.cached());
   }
 
-  TempDir dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<artifacts::BlobStore> blobs_;
-  std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<ScriptedWorker> worker_;
   std::string first_, ft_uri_;
   artifacts::testing::StoredTree circuit_, model_;
 };

@@ -26,7 +26,7 @@
 #include "fc/v1/tracking.grpc.pb.h"
 #include "tests/coordinator/artifacts/store_tree.h"
 #include "tests/coordinator/artifacts/test_files.h"
-#include "tests/coordinator/scripted_worker.h"
+#include "tests/coordinator/coordinator_fixture.h"
 #include "tests/coordinator/test_util.h"
 
 namespace fc::coord {
@@ -34,8 +34,6 @@ namespace {
 
 namespace pb = fc::v1;
 using fc::coord::testing::Ctx;
-using fc::coord::testing::ScriptedWorker;
-using fc::coord::testing::TempDir;
 using nlohmann::json;
 
 constexpr const char* kSpec = R"(experiment: blobs
@@ -62,24 +60,11 @@ circuit::Circuit Toy(int shift) {
   return *c;
 }
 
-class BlobOutputs : public ::testing::Test {
+class BlobOutputs : public testing::CoordinatorFixture {
  protected:
-  void SetUp() override {
-    Config c;
-    c.db_path = dir_.file("db");
-    c.artifacts_dir = dir_.file("artifacts");
-    c.lease_ttl_ms = 5000;
-    c.heartbeat_ms = 500;
-    auto s = Server::Start(c);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(*s);
-    // The worker's side of the same directory (shared-FS mode uses exactly this).
-    auto b = artifacts::BlobStore::Open(c.artifacts_dir);
-    ASSERT_TRUE(b.ok());
-    blobs_ = std::move(*b);
-    auto ch = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
-    exp_ = pb::ExperimentService::NewStub(ch);
-    worker_ = std::make_unique<ScriptedWorker>(ch);
+  void Tune(Config* c) override {
+    c->lease_ttl_ms = 5000;
+    c->heartbeat_ms = 500;
   }
   pb::LeasedJob Take(const std::string& name) { return worker_->Take(name); }
   void Complete(const pb::LeasedJob& l, const testing::Outputs& outs, const std::string& result = "{}") {
@@ -167,11 +152,6 @@ class BlobOutputs : public ::testing::Test {
     return sreply.experiment().id();
   }
 
-  TempDir dir_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<artifacts::BlobStore> blobs_;
-  std::unique_ptr<pb::ExperimentService::Stub> exp_;
-  std::unique_ptr<ScriptedWorker> worker_;
   std::map<std::string, circuit::Circuit> written_;
   artifacts::testing::StoredTree broken_;
 };
