@@ -3,7 +3,11 @@
 // store (all migrations, WAL, synchronous=FULL) and times, per round (median printed):
 //   put   PutCircuitScores of one circuit, committed (its own transaction);
 //   get   GetCircuitScores of one circuit;
-//   diff  two reads + Collapse + DiffCircuits (what /api/v1/circuits/{a}/diff/{b} does).
+//   diff  two reads + Collapse + DiffCircuits (what /api/v1/circuits/{a}/diff/{b} does);
+//   read_plain / read_blob  ReadOutputFile of the circuit's circuit.json from a plain folder vs
+//         from a blob tree in a BlobStore (manifest + member, both re-hashed), side by side in
+//         the same round, and the parse of those bytes (ParseCircuitJson) for scale: what the
+//         ingester and the report pay per circuit output.
 // Scores are random normal; each circuit keeps its top 5% by |score|, the second circuit's
 // scores are perturbed so the two differ. Prints one JSON line.
 #include <algorithm>
@@ -16,10 +20,14 @@
 
 #include "common/circuit/collapsed.h"
 #include "common/circuit/diff.h"
+#include "common/circuit/json_format.h"
 #include "common/circuit/selection.h"
+#include "coordinator/artifacts/artifact_reader.h"
+#include "coordinator/artifacts/blob_store.h"
 #include "coordinator/store/migrations.h"
 #include "coordinator/tracking/rows.h"
 #include "coordinator/tracking/tracking_store.h"
+#include "tests/coordinator/artifacts/store_tree.h"
 
 namespace {
 
@@ -112,11 +120,45 @@ int main(int argc, char** argv) {
     diff_ms.push_back(Ms(t4, t5));
     edges_added = static_cast<int64_t>(d->edges_added.size());
   }
+  // One discover output folder, as a plain path and as a blob tree (what an agent uploads).
+  const std::string out_dir = dir + "/discover-out";
+  fs::create_directories(out_dir);
+  if (Status s = circuit::WriteCircuitJson(*a, circuit::JsonDialect::kEapOld, out_dir + "/circuit.json"); !s.ok()) {
+    return Fail(s);
+  }
+  auto blobs = artifacts::BlobStore::Open(dir + "/artifacts");
+  if (!blobs.ok()) return Fail(blobs.status());
+  auto tree = artifacts::testing::StoreTree(**blobs, out_dir);
+  if (!tree.ok()) return Fail(tree.status());
+  std::vector<double> plain_ms, blob_ms, parse_ms;
+  for (int r = 0; r < rounds; ++r) {
+    auto t0 = Clock::now();
+    auto plain = artifacts::ReadOutputFile(nullptr, out_dir, {"circuit.json"});
+    auto t1 = Clock::now();
+    auto blob = artifacts::ReadOutputFile(blobs->get(), tree->uri, {"circuit.json"});
+    auto t2 = Clock::now();
+    if (!plain.ok() || !blob.ok()) return Fail(plain.ok() ? blob.status() : plain.status());
+    if (plain->bytes != blob->bytes) {
+      std::fprintf(stderr, "fc-bench-tracking: the blob tree's circuit.json differs from the folder's\n");
+      return 1;
+    }
+    auto parsed = circuit::ParseCircuitJson(blob->bytes, blob->source);
+    auto t3 = Clock::now();
+    if (!parsed.ok()) return Fail(parsed.status());
+    plain_ms.push_back(Ms(t0, t1));
+    blob_ms.push_back(Ms(t1, t2));
+    parse_ms.push_back(Ms(t2, t3));
+  }
+  const double plain = Median(plain_ms), blob = Median(blob_ms);
   std::printf("{\"graph_edges\": %lld, \"circuit_edges\": %lld, \"rounds\": %d, \"put_ms\": %.2f, "
-              "\"get_ms\": %.2f, \"diff_ms\": %.2f, \"collapsed_edges_added\": %lld, \"db_bytes\": %lld}\n",
+              "\"get_ms\": %.2f, \"diff_ms\": %.2f, \"collapsed_edges_added\": %lld, \"db_bytes\": %lld, "
+              "\"circuit_json_bytes\": %lld, \"read_plain_ms\": %.2f, \"read_blob_ms\": %.2f, "
+              "\"blob_over_plain\": %.2f, \"parse_ms\": %.2f}\n",
               static_cast<long long>(g.n_edges()), static_cast<long long>(a->CountEdges()), rounds,
               Median(put_ms), Median(get_ms), Median(diff_ms), static_cast<long long>(edges_added),
-              static_cast<long long>(fs::file_size(dir + "/bench.db")));
+              static_cast<long long>(fs::file_size(dir + "/bench.db")),
+              static_cast<long long>(fs::file_size(out_dir + "/circuit.json")), plain, blob,
+              plain > 0 ? blob / plain : 0.0, Median(parse_ms));
   fs::remove_all(dir);
   return 0;
 }
